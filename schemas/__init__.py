@@ -1,0 +1,1 @@
+"""marshmallow schemas for every payload that crosses a boundary."""

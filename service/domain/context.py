@@ -1,0 +1,79 @@
+"""What a command handler gets to work with when a text comes in."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.config import Config
+from service.models import Person, Subscriber
+from service.vault import Vault
+
+
+@dataclass(frozen=True)
+class Effect:
+    """Work to hand to RQ once the transaction that caused it has committed.
+
+    It is a hint: the database already holds everything needed, and a clock
+    sweep re-drives whatever a lost hint would have done.
+    """
+
+    queue: str
+    function: str
+    args: tuple[Any, ...] = ()
+    job_id: str | None = None
+
+
+@dataclass
+class SmsContext:
+    session: Session
+    vault: Vault
+    config: Config
+    message_sid: str
+    phone: str
+    phone_hash: str
+    body: str
+    now: datetime
+    person: Person | None = None
+    effects: list[Effect] = field(default_factory=list)
+    _subscriber: Subscriber | None = None
+
+    @property
+    def subscriber(self) -> Subscriber | None:
+        if self._subscriber is None:
+            self._subscriber = self.session.scalar(
+                select(Subscriber).where(Subscriber.phone_hash == self.phone_hash)
+            )
+        return self._subscriber
+
+    def subscriber_or_create(self, status: str = "active") -> Subscriber:
+        if self.subscriber is None:
+            self._subscriber = Subscriber(
+                phone_hash=self.phone_hash,
+                phone_enc=self.vault.encrypt(self.phone),
+                status=status,
+                status_changed_at=self.now,
+                created_at=self.now,
+            )
+            self.session.add(self._subscriber)
+            self.session.flush()
+        return self._subscriber
+
+    @property
+    def language(self) -> str:
+        return self.subscriber.language if self.subscriber else "en"
+
+    def reply(self, name: str, language: str | None = None, **values: Any) -> str:
+        from service.sms.replies import render
+
+        contact = self.config.help_contact
+        lang = language or self.language
+        contact_line = render("contact_line", lang, contact=contact) if contact else ""
+        return render(
+            name, lang, org=self.config.org_name, contact=contact, contact_line=contact_line,
+            **values,
+        )

@@ -1,0 +1,120 @@
+"""An inbound text, end to end: dedupe on MessageSid, record, dispatch, answer.
+
+The record, every state change a command makes, and the reply are written in
+one transaction, committed before the webhook answers. A Twilio retry (same
+MessageSid) gets the stored reply and changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from service.config import Config
+from service.database import Database
+from service.domain import keywords, supporters
+from service.domain.context import Effect, SmsContext
+from service.models import InboundMessage, Person, utcnow
+from service.sms.parser import Command, parse
+from service.vault import Vault
+
+Handler = Callable[[SmsContext, Command], "str | None"]
+
+SUPPORTER_HANDLERS: dict[str, Handler] = {
+    "join": supporters.join,
+    "stop": supporters.stop,
+    "start": supporters.start,
+    "help": supporters.help,
+    "zone": supporters.zone,
+    "language": supporters.language,
+    "forget": supporters.forget,
+    "other": supporters.other,
+}
+
+# Commands of registered people: name -> (roles allowed, handler). Filled by the
+# broadcast and alert modules; a sender without the role gets supporter behaviour,
+# never an error that reveals the command exists.
+STAFF_HANDLERS: dict[str, tuple[frozenset[str], Handler]] = {}
+
+
+@dataclass(frozen=True)
+class InboundText:
+    message_sid: str
+    phone: str  # E.164
+    body: str
+    received_at: datetime = field(default_factory=utcnow)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    reply: str | None
+    command: str
+    duplicate: bool = False
+    effects: tuple[Effect, ...] = ()
+
+
+def receive(database: Database, vault: Vault, config: Config, text: InboundText) -> Outcome:
+    """Handle one inbound text exactly once; the transaction is committed on return."""
+    try:
+        with database.session() as session:
+            stored = _stored(session, text.message_sid, vault)
+            if stored is not None:
+                return stored
+            return _handle(session, vault, config, text)
+    except IntegrityError:
+        # The same MessageSid committed concurrently by another request: replay it.
+        with database.session() as session:
+            stored = _stored(session, text.message_sid, vault)
+            if stored is None:
+                raise
+            return stored
+
+
+def _handle(session: Session, vault: Vault, config: Config, text: InboundText) -> Outcome:
+    phone_hash = vault.lookup_hash(text.phone)
+    record = InboundMessage(
+        message_sid=text.message_sid, phone_hash=phone_hash, body_enc=vault.encrypt(text.body),
+        command="other", received_at=text.received_at,
+    )
+    session.add(record)
+    # Claim the MessageSid first: a concurrent duplicate waits here, then fails.
+    session.flush()
+    person = session.scalar(select(Person).where(Person.phone_hash == phone_hash))
+    ctx = SmsContext(
+        session=session, vault=vault, config=config, message_sid=text.message_sid,
+        phone=text.phone, phone_hash=phone_hash, body=text.body, now=text.received_at,
+        person=person,
+    )
+    command = parse(text.body, keywords.campaign_words(session))
+    handler = _handler_for(command, person)
+    if handler is None:
+        command = Command("other", command.word, arg=text.body)
+        handler = supporters.other
+    record.command = command.name
+    reply = handler(ctx, command)
+    subscriber = ctx.subscriber
+    record.subscriber_id = subscriber.id if subscriber else None
+    record.reply_enc = vault.encrypt(reply) if reply else None
+    return Outcome(reply=reply, command=command.name, effects=tuple(ctx.effects))
+
+
+def _handler_for(command: Command, person: Person | None) -> Handler | None:
+    if command.name in SUPPORTER_HANDLERS:
+        return SUPPORTER_HANDLERS[command.name]
+    staff = STAFF_HANDLERS.get(command.name)
+    if staff is None or person is None or person.role not in staff[0]:
+        return None
+    return staff[1]
+
+
+def _stored(session: Session, message_sid: str, vault: Vault) -> Outcome | None:
+    record = session.scalar(select(InboundMessage).where(InboundMessage.message_sid == message_sid))
+    if record is None:
+        return None
+    reply = vault.decrypt(record.reply_enc) if record.reply_enc else None
+    return Outcome(reply=reply, command=record.command, duplicate=True)

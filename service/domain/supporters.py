@@ -1,0 +1,193 @@
+"""What supporters can do by text: join, leave, come back, get help, set area and language,
+be forgotten, or just write to us."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select, update
+
+from service.domain import keywords, zones
+from service.domain.context import SmsContext
+from service.models import (
+    CampaignList,
+    ConsentEvent,
+    InboundMessage,
+    Keyword,
+    Membership,
+    OutboundMessage,
+    Subscriber,
+)
+from service.sms.parser import Command
+
+AUTO_REPLY_EVERY = timedelta(days=1)
+
+
+def join(ctx: SmsContext, command: Command) -> str:
+    keyword = ctx.session.get(Keyword, command.word)
+    if keyword is not None:
+        campaign = ctx.session.get(CampaignList, keyword.list_id)
+        language = keyword.language
+    else:
+        campaign = keywords.get_or_create_list(ctx.session, ctx.config.org_name)
+        language = command.language or "en"
+    subscriber = ctx.subscriber_or_create()
+    was_active = subscriber.status == "active" and subscriber.forgotten_at is None
+    already = was_active and ctx.session.get(Membership, (subscriber.id, campaign.id)) is not None
+    subscriber.language = language
+    _opt_in(ctx, subscriber, command.word, campaign.id)
+    if ctx.session.get(Membership, (subscriber.id, campaign.id)) is None:
+        ctx.session.add(Membership(subscriber_id=subscriber.id, list_id=campaign.id, joined_at=ctx.now))
+    return ctx.reply("already_joined" if already else "joined", list=campaign.name)
+
+
+def stop(ctx: SmsContext, command: Command) -> str | None:
+    subscriber = ctx.subscriber_or_create(status="opted_out")
+    if command.language:
+        subscriber.language = command.language
+    already_out = subscriber.status == "opted_out" and _has_opted_out_before(ctx, subscriber)
+    _opt_out(ctx, subscriber, command.word)
+    # One confirmation, then silence: a second STOP gets nothing.
+    return None if already_out else ctx.reply("stopped")
+
+
+def start(ctx: SmsContext, command: Command) -> str:
+    subscriber = ctx.subscriber_or_create()
+    _opt_in(ctx, subscriber, command.word, None)
+    if not ctx.session.scalar(select(Membership).where(Membership.subscriber_id == subscriber.id)):
+        campaign = keywords.get_or_create_list(ctx.session, ctx.config.org_name)
+        ctx.session.add(Membership(subscriber_id=subscriber.id, list_id=campaign.id, joined_at=ctx.now))
+    return ctx.reply("restarted")
+
+
+def help(ctx: SmsContext, command: Command) -> str | None:
+    if _is_opted_out(ctx):
+        return None
+    return ctx.reply("help", language=command.language or ctx.language)
+
+
+def zone(ctx: SmsContext, command: Command) -> str | None:
+    subscriber = ctx.subscriber
+    if subscriber is None or subscriber.status != "active":
+        return _invite_or_silence(ctx)
+    if command.language:
+        subscriber.language = command.language
+    known = zones.names(ctx.session)
+    if not known:
+        return ctx.reply("no_zones")
+    if not command.arg:
+        return ctx.reply("zone_missing", example=known[0])
+    found = zones.resolve(ctx.session, command.arg)
+    if found is None:
+        return ctx.reply("zone_unknown", given=command.arg[:30], known=", ".join(known[:12]))
+    subscriber.zone_id = found.id
+    return ctx.reply("zone_set", zone=found.name)
+
+
+def language(ctx: SmsContext, command: Command) -> str | None:
+    subscriber = ctx.subscriber
+    if subscriber is None or subscriber.status != "active":
+        return _invite_or_silence(ctx)
+    subscriber.language = command.language or "en"
+    return ctx.reply("language_set")
+
+
+def forget(ctx: SmsContext, command: Command) -> str | None:
+    """Erase the person; keep only the keyed hash, marked opted out, so STOP keeps holding."""
+    subscriber = ctx.subscriber_or_create(status="opted_out")
+    language = command.language or subscriber.language
+    already_forgotten = subscriber.forgotten_at is not None
+    session = ctx.session
+    session.execute(delete(Membership).where(Membership.subscriber_id == subscriber.id))
+    session.execute(delete(ConsentEvent).where(ConsentEvent.subscriber_id == subscriber.id))
+    session.execute(
+        update(InboundMessage)
+        .where(InboundMessage.phone_hash == ctx.phone_hash)
+        .values(body_enc=None, reply_enc=None)
+    )
+    session.execute(
+        update(OutboundMessage)
+        .where(OutboundMessage.subscriber_id == subscriber.id)
+        .values(to_enc=None, body_enc=None)
+    )
+    subscriber.phone_enc = None
+    subscriber.zone_id = None
+    subscriber.language = "en"
+    subscriber.forgotten_at = ctx.now
+    _opt_out(ctx, subscriber, command.word)
+    return None if already_forgotten else ctx.reply("forgotten", language=language)
+
+
+def other(ctx: SmsContext, command: Command) -> str | None:
+    """Kept for organizers to read; at most one auto-reply a day."""
+    if _is_opted_out(ctx):
+        return None
+    since = ctx.now - AUTO_REPLY_EVERY
+    replied_recently = ctx.session.scalar(
+        select(InboundMessage.id).where(
+            InboundMessage.phone_hash == ctx.phone_hash,
+            InboundMessage.command == "other",
+            InboundMessage.reply_enc.is_not(None),
+            InboundMessage.received_at >= since,
+            InboundMessage.message_sid != ctx.message_sid,
+        ).limit(1)
+    )
+    if replied_recently:
+        return None
+    subscriber = ctx.subscriber
+    if subscriber is None:
+        return ctx.reply("not_subscribed")
+    subscriber.last_auto_reply_at = ctx.now
+    return ctx.reply("received")
+
+
+def mark_unreachable(subscriber: Subscriber, error_code: int, now: datetime) -> None:
+    """A permanent carrier answer (21610, landline, invalid) ends sends to this number."""
+    if subscriber.status == "active":
+        subscriber.status = "opted_out" if error_code == 21610 else "unreachable"
+        subscriber.status_changed_at = now
+
+
+def _opt_in(ctx: SmsContext, subscriber: Subscriber, word: str, list_id: int | None) -> None:
+    if subscriber.status != "active" or subscriber.forgotten_at is not None:
+        subscriber.status = "active"
+        subscriber.status_changed_at = ctx.now
+        subscriber.forgotten_at = None
+        subscriber.phone_enc = ctx.vault.encrypt(ctx.phone)
+    ctx.session.add(
+        ConsentEvent(
+            subscriber_id=subscriber.id, kind="opt_in", keyword=word, source="sms",
+            message_sid=ctx.message_sid, list_id=list_id, at=ctx.now,
+        )
+    )
+
+
+def _opt_out(ctx: SmsContext, subscriber: Subscriber, word: str) -> None:
+    subscriber.status = "opted_out"
+    subscriber.status_changed_at = ctx.now
+    ctx.session.add(
+        ConsentEvent(
+            subscriber_id=subscriber.id, kind="opt_out", keyword=word, source="sms",
+            message_sid=ctx.message_sid, at=ctx.now,
+        )
+    )
+    ctx.session.flush()
+
+
+def _has_opted_out_before(ctx: SmsContext, subscriber: Subscriber) -> bool:
+    return (
+        ctx.session.scalar(
+            select(ConsentEvent.id).where(
+                ConsentEvent.subscriber_id == subscriber.id, ConsentEvent.kind == "opt_out"
+            ).limit(1)
+        )
+        is not None
+    )
+
+
+def _is_opted_out(ctx: SmsContext) -> bool:
+    return ctx.subscriber is not None and ctx.subscriber.status != "active"
+
+
+def _invite_or_silence(ctx: SmsContext) -> str | None:
+    return None if _is_opted_out(ctx) else ctx.reply("not_subscribed")

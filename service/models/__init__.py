@@ -1,0 +1,30 @@
+"""All tables. Importing this module registers every model on ``Base.metadata``."""
+
+from service.models.audience import (
+    CampaignList,
+    ConsentEvent,
+    Keyword,
+    Membership,
+    Subscriber,
+    Zone,
+    ZoneZip,
+)
+from service.models.base import Base, utcnow
+from service.models.messages import InboundMessage, OutboundMessage, StatusEvent
+from service.models.people import Person
+
+__all__ = [
+    "Base",
+    "CampaignList",
+    "ConsentEvent",
+    "InboundMessage",
+    "Keyword",
+    "Membership",
+    "OutboundMessage",
+    "Person",
+    "StatusEvent",
+    "Subscriber",
+    "Zone",
+    "ZoneZip",
+    "utcnow",
+]

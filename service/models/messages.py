@@ -1,0 +1,87 @@
+"""Texts in and out: the inbound record, the outbound send ledger, status callbacks."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from service.models.base import Base, UTCDateTime, utcnow
+
+
+class InboundMessage(Base):
+    """Every accepted inbound text, once per MessageSid (Twilio retries reuse it)."""
+
+    __tablename__ = "inbound_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_sid: Mapped[str] = mapped_column(String(64), unique=True)
+    phone_hash: Mapped[str] = mapped_column(String(64), index=True)
+    subscriber_id: Mapped[int | None] = mapped_column(
+        ForeignKey("subscribers.id", ondelete="SET NULL"), index=True
+    )
+    # NULL after retention or FORGET; the row stays so a retry is still recognised.
+    body_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    command: Mapped[str] = mapped_column(String(20))
+    # The reply we answered with, so a retry of the same MessageSid gets the same answer.
+    reply_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+# Ledger states, in the only order they may move (status callbacks arrive out of order).
+OUTBOUND_STATES = (
+    "queued",  # planned, not yet claimed by a worker
+    "claimed",  # a worker is calling the provider; outcome unknown if it dies now
+    "sent",  # the provider accepted it
+    "delivered",
+    "undelivered",
+    "failed",
+)
+FINAL_STATES = frozenset({"delivered", "undelivered", "failed", "skipped", "unknown"})
+
+
+class OutboundMessage(Base):
+    """The send ledger: one row per text we mean to send, claimed before the provider is called."""
+
+    __tablename__ = "outbound_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(12))  # notice | broadcast | page
+    broadcast_id: Mapped[int | None] = mapped_column(index=True)
+    subscriber_id: Mapped[int | None] = mapped_column(
+        ForeignKey("subscribers.id", ondelete="SET NULL")
+    )
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    # Set when the recipient is not a subscriber row (a one-off notice).
+    to_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    body_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # queued | claimed | sent | delivered | undelivered | failed | skipped | unknown
+    status: Mapped[str] = mapped_column(String(12), default="queued")
+    provider_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    error_code: Mapped[int | None] = mapped_column()
+    attempts: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (
+        # A recipient can never be queued twice for one broadcast.
+        UniqueConstraint("broadcast_id", "subscriber_id"),
+        Index("ix_outbound_messages_status_claimed_at", "status", "claimed_at"),
+    )
+
+
+class StatusEvent(Base):
+    """Status callbacks seen, once per (MessageSid, MessageStatus)."""
+
+    __tablename__ = "status_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_sid: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(20))
+    error_code: Mapped[int | None] = mapped_column()
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (UniqueConstraint("message_sid", "status"),)

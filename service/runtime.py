@@ -1,0 +1,75 @@
+"""Everything a process needs, built once from the configuration.
+
+The web app, the RQ workers and the CLI all start from a Runtime, so they
+share one way of reaching the database, Redis, the queues and the gateway.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from functools import cached_property
+
+import redis
+from rq import Retry
+
+from service.config import Config
+from service.database import Database
+from service.domain.context import Effect
+from service.gateway import SmsGateway, build_gateway
+from service.queues import Queues
+from service.redis_connection import connect, embedded_redis_url
+from service.vault import Vault
+
+log = logging.getLogger(__name__)
+
+# Backoff for retryable provider errors (429, 5xx): RQ's own Retry, run by the scheduler.
+SEND_RETRY = Retry(max=6, interval=[1, 2, 5, 10, 30, 60])
+
+
+@dataclass
+class Runtime:
+    config: Config
+
+    @cached_property
+    def database(self) -> Database:
+        return Database(self.config.database_url)
+
+    @cached_property
+    def redis_url(self) -> str:
+        return self.config.redis_url or embedded_redis_url(self.config.var_dir)
+
+    @cached_property
+    def redis(self) -> redis.Redis:
+        return connect(self.redis_url)
+
+    @cached_property
+    def queues(self) -> Queues:
+        return Queues(self.redis)
+
+    @cached_property
+    def vault(self) -> Vault:
+        return Vault(self.config.secret_key)
+
+    @cached_property
+    def gateway(self) -> SmsGateway:
+        return build_gateway(self.config)
+
+    @cached_property
+    def pacer(self):  # type: ignore[no-untyped-def]
+        from workers.pacing import RateLimiter
+
+        return RateLimiter(self.redis, self.config.send_rate_per_second)
+
+    def enqueue(self, effect: Effect) -> bool:
+        """Hand an effect to RQ. A failure is logged, not raised: the sweep re-drives it."""
+        queue = {q.name: q for q in self.queues.all()}[effect.queue]
+        try:
+            queue.enqueue(
+                effect.function, *effect.args, job_id=effect.job_id,
+                retry=SEND_RETRY, failure_ttl=7 * 86400,
+            )
+        except redis.RedisError as exc:
+            log.warning("could not enqueue %s (%s); the sweep will pick it up", effect.function, exc)
+            return False
+        return True

@@ -1,0 +1,36 @@
+"""Periodic sweeps, run by the clock (`rq cron workers/cron.py`).
+
+Each is one pass over the database, safe to run in two places at once: RQ
+schedules are hints, these are the guarantee.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from service.domain import sending
+from service.domain.context import Effect
+from service.models import utcnow
+from service.queues import DEFAULT
+from workers.runtime import current
+
+log = logging.getLogger(__name__)
+
+# A notice still queued this long after it was written lost its RQ job.
+NOTICE_GRACE = timedelta(seconds=30)
+
+
+def sweep_sends() -> dict[str, int]:
+    """Report abandoned claims as unknown; re-drive one-off notices whose job was lost."""
+    rt = current()
+    now = utcnow()
+    with rt.database.session() as session:
+        abandoned = sending.mark_abandoned_claims(session, now)
+        stale = sending.queued_notice_ids(session, now - NOTICE_GRACE)
+    for message_id in stale:
+        rt.enqueue(Effect(DEFAULT, "workers.sending.deliver_notice", (message_id,),
+                          job_id=f"notice-{message_id}"))
+    if abandoned or stale:
+        log.info("sweep: %d claims marked unknown, %d notices re-driven", abandoned, len(stale))
+    return {"unknown": abandoned, "redriven": len(stale)}
