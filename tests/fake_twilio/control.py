@@ -140,9 +140,11 @@ class FakeTwilio:
             why = (f"no LISTENING line within {startup_timeout:.0f} s" if line is None
                    else f"exited with {process.returncode}" if not line
                    else f"unexpected first line {line!r}")
+            stderr = _tail(log_path)
+            with contextlib.suppress(OSError):
+                os.unlink(log_path)
             raise FakeTwilioError(
-                f"fake Twilio server did not start ({why}); its stderr "
-                f"({log_path}):\n{_tail(log_path)}")
+                f"fake Twilio server did not start ({why}); its stderr:\n{stderr}")
         return cls(line.split(" ", 1)[1], account_sid, auth_token, process, log_path)
 
     def stop(self) -> None:
