@@ -143,3 +143,37 @@ def phone(client):  # type: ignore[no-untyped-def]
     from tests.support.phone import Phone
 
     return lambda number: Phone(client, number)
+
+
+# --- the Twilio-compatible server ------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def fake_twilio_server():  # type: ignore[no-untyped-def]
+    from tests.fake_twilio.control import FakeTwilio
+
+    server = FakeTwilio.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def fake_twilio(fake_twilio_server):  # type: ignore[no-untyped-def]
+    """The shared Twilio-compatible server, emptied and without faults."""
+    fake_twilio_server.reset()
+    yield fake_twilio_server
+    fake_twilio_server.reset()
+
+
+@pytest.fixture
+def twilio_config(config, fake_twilio):  # type: ignore[no-untyped-def]
+    """The test configuration, sending through the real twilio-python client to the fake."""
+    from dataclasses import replace
+
+    return replace(
+        config,
+        twilio_account_sid=fake_twilio.account_sid,
+        twilio_auth_token=fake_twilio.auth_token,
+        twilio_from_number="+15005550006",
+        twilio_api_base_url=fake_twilio.url,
+    )

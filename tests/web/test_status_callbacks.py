@@ -1,0 +1,101 @@
+"""POST /twilio/status: signed, idempotent, monotonic."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from service.domain import sending
+from service.domain.context import SmsContext
+from service.models import OutboundMessage, StatusEvent, Subscriber, utcnow
+from tests.support.phone import new_sid, sign
+
+URL = "https://rallyline.example.org/twilio/status"
+NUMBER = "+12155550100"
+
+
+@pytest.fixture
+def sent_message(session, runtime):  # type: ignore[no-untyped-def]
+    ctx = SmsContext(session=session, vault=runtime.vault, config=runtime.config,
+                     message_sid="SM0", phone=NUMBER, phone_hash=runtime.vault.lookup_hash(NUMBER),
+                     body="", now=utcnow())
+    subscriber = ctx.subscriber_or_create()
+    message = sending.queue_notice(session, runtime.vault, "hello", subscriber=subscriber)
+    message.status, message.provider_sid = "sent", new_sid()
+    session.commit()
+    return message
+
+
+def callback(client, sid, status, error_code=None):  # type: ignore[no-untyped-def]
+    data = {"MessageSid": sid, "MessageStatus": status, "AccountSid": "AC" + "0" * 32}
+    if error_code:
+        data["ErrorCode"] = str(error_code)
+    return client.post("/twilio/status", data=data, headers={"X-Twilio-Signature": sign(URL, data)})
+
+
+def ledger(session, message):  # type: ignore[no-untyped-def]
+    session.expire_all()
+    return session.get(OutboundMessage, message.id)
+
+
+def test_delivered_is_recorded(client, session, sent_message):
+    assert callback(client, sent_message.provider_sid, "delivered").status_code == 200
+    assert ledger(session, sent_message).status == "delivered"
+
+
+def test_status_only_moves_forward(client, session, sent_message):
+    callback(client, sent_message.provider_sid, "delivered")
+    callback(client, sent_message.provider_sid, "sent")
+    callback(client, sent_message.provider_sid, "sending")
+    assert ledger(session, sent_message).status == "delivered"
+
+
+def test_repeated_callback_is_kept_once(client, session, sent_message):
+    for _ in range(3):
+        assert callback(client, sent_message.provider_sid, "delivered").status_code == 200
+    assert session.scalar(select(func.count()).select_from(StatusEvent)) == 1
+
+
+def test_undelivered_records_the_error_and_a_dead_handset_stops_sends(client, session,
+                                                                       sent_message):
+    callback(client, sent_message.provider_sid, "undelivered", 30006)
+    row = ledger(session, sent_message)
+    assert (row.status, row.error_code) == ("undelivered", 30006)
+    assert session.get(Subscriber, row.subscriber_id).status == "unreachable"
+
+
+def test_a_temporary_error_does_not_stop_sends(client, session, sent_message):
+    callback(client, sent_message.provider_sid, "undelivered", 30003)
+    assert session.get(Subscriber, ledger(session, sent_message).subscriber_id).status == "active"
+
+
+def test_callback_before_the_worker_recorded_the_sid_is_applied_later(client, session, runtime,
+                                                                      sent_message):
+    early_sid = new_sid()
+    message = sending.queue_notice(session, runtime.vault, "hi", to="+12155550111")
+    session.commit()
+    assert callback(client, early_sid, "delivered").status_code == 200
+    sending.record_sent(session, message.id, early_sid, utcnow())
+    session.commit()
+    assert ledger(session, message).status == "delivered"
+
+
+def test_unsigned_callback_is_403_with_no_effect(client, session, sent_message):
+    data = {"MessageSid": sent_message.provider_sid, "MessageStatus": "failed"}
+    assert client.post("/twilio/status", data=data).status_code == 403
+    assert ledger(session, sent_message).status == "sent"
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"MessageStatus": "delivered"},
+        {"MessageSid": new_sid(), "MessageStatus": "exploded"},
+        {"MessageSid": new_sid(), "MessageStatus": "failed", "ErrorCode": "abc"},
+        {"MessageSid": "nope", "MessageStatus": "delivered"},
+    ],
+)
+def test_bad_callbacks_get_400(client, session, data):
+    response = client.post("/twilio/status", data=data, headers={"X-Twilio-Signature": sign(URL, data)})
+    assert response.status_code == 400 and response.data.strip()
+    assert session.scalar(select(func.count()).select_from(StatusEvent)) == 0
