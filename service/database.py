@@ -24,7 +24,10 @@ class Database:
             event.listen(self.engine, "connect", _sqlite_pragmas)
         else:
             self.engine = create_engine(
-                url, pool_pre_ping=True, pool_size=5, max_overflow=10,
+                url,
+                pool_pre_ping=True,
+                pool_size=5,
+                max_overflow=10,
                 # Fail fast when the database is down, so the webhook can answer 503.
                 connect_args={"connect_timeout": 5},
             )

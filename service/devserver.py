@@ -20,11 +20,32 @@ from service.redis_connection import embedded_redis_url
 def processes(config: Config, port: int, redis_url: str) -> dict[str, list[str]]:
     python = sys.executable
     return {
-        "web": [python, "-m", "gunicorn", "--no-control-socket", "--workers", "2",
-                "--bind", f"127.0.0.1:{port}", "--access-logfile", "-", "service.wsgi:app"],
+        "web": [
+            python,
+            "-m",
+            "gunicorn",
+            "--no-control-socket",
+            "--workers",
+            "2",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--access-logfile",
+            "-",
+            "service.wsgi:app",
+        ],
         # SimpleWorker runs jobs in-process: no fork per job, HTTP connections reused.
-        "worker": [python, "-m", "rq.cli", "worker", "--with-scheduler", "--worker-class",
-                   "rq.worker.SimpleWorker", "--url", redis_url, *PRIORITY],
+        "worker": [
+            python,
+            "-m",
+            "rq.cli",
+            "worker",
+            "--with-scheduler",
+            "--worker-class",
+            "rq.worker.SimpleWorker",
+            "--url",
+            redis_url,
+            *PRIORITY,
+        ],
         "clock": [python, "-m", "rq.cli", "cron", "--url", redis_url, "workers.cron"],
     }
 
@@ -59,7 +80,9 @@ def run(config: Config, port: int) -> None:
         _stop(children)
 
 
-def _start(commands: Mapping[str, list[str]], env: Mapping[str, str]) -> dict[str, subprocess.Popen]:
+def _start(
+    commands: Mapping[str, list[str]], env: Mapping[str, str]
+) -> dict[str, subprocess.Popen]:
     # Own process groups, so Ctrl-C reaches us once and we stop the children in order.
     return {
         name: subprocess.Popen(command, env=env, start_new_session=True)

@@ -66,10 +66,15 @@ class Runtime:
         queue = {q.name: q for q in self.queues.all()}[effect.queue]
         try:
             queue.enqueue(
-                effect.function, *effect.args, job_id=effect.job_id,
-                retry=SEND_RETRY, failure_ttl=7 * 86400,
+                effect.function,
+                *effect.args,
+                job_id=effect.job_id,
+                retry=SEND_RETRY,
+                failure_ttl=7 * 86400,
             )
         except redis.RedisError as exc:
-            log.warning("could not enqueue %s (%s); the sweep will pick it up", effect.function, exc)
+            log.warning(
+                "could not enqueue %s (%s); the sweep will pick it up", effect.function, exc
+            )
             return False
         return True

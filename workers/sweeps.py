@@ -29,8 +29,14 @@ def sweep_sends() -> dict[str, int]:
         abandoned = sending.mark_abandoned_claims(session, now)
         stale = sending.queued_notice_ids(session, now - NOTICE_GRACE)
     for message_id in stale:
-        rt.enqueue(Effect(DEFAULT, "workers.sending.deliver_notice", (message_id,),
-                          job_id=f"notice-{message_id}"))
+        rt.enqueue(
+            Effect(
+                DEFAULT,
+                "workers.sending.deliver_notice",
+                (message_id,),
+                job_id=f"notice-{message_id}",
+            )
+        )
     if abandoned or stale:
         log.info("sweep: %d claims marked unknown, %d notices re-driven", abandoned, len(stale))
     return {"unknown": abandoned, "redriven": len(stale)}

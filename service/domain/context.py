@@ -74,6 +74,10 @@ class SmsContext:
         lang = language or self.language
         contact_line = render("contact_line", lang, contact=contact) if contact else ""
         return render(
-            name, lang, org=self.config.org_name, contact=contact, contact_line=contact_line,
+            name,
+            lang,
+            org=self.config.org_name,
+            contact=contact,
+            contact_line=contact_line,
             **values,
         )

@@ -20,13 +20,26 @@ from service.models import OutboundMessage, StatusEvent, Subscriber
 
 # Provider status -> ledger status.
 LEDGER_STATUS = {
-    "accepted": "sent", "scheduled": "sent", "queued": "sent", "sending": "sent", "sent": "sent",
-    "delivered": "delivered", "read": "delivered",
-    "undelivered": "undelivered", "failed": "failed", "canceled": "failed",
+    "accepted": "sent",
+    "scheduled": "sent",
+    "queued": "sent",
+    "sending": "sent",
+    "sent": "sent",
+    "delivered": "delivered",
+    "read": "delivered",
+    "undelivered": "undelivered",
+    "failed": "failed",
+    "canceled": "failed",
 }
 RANK = {
-    "queued": 0, "claimed": 1, "unknown": 2, "sent": 3,
-    "delivered": 4, "undelivered": 4, "failed": 4, "skipped": 4,
+    "queued": 0,
+    "claimed": 1,
+    "unknown": 2,
+    "sent": 3,
+    "delivered": 4,
+    "undelivered": 4,
+    "failed": 4,
+    "skipped": 4,
 }
 
 # Called with (session, message, now) after a message's ledger status moved.
@@ -42,8 +55,9 @@ def record(
     try:
         with session.begin_nested():
             session.add(
-                StatusEvent(message_sid=message_sid, status=status, error_code=error_code,
-                            received_at=now)
+                StatusEvent(
+                    message_sid=message_sid, status=status, error_code=error_code, received_at=now
+                )
             )
     except IntegrityError:
         return False
@@ -56,7 +70,10 @@ def record(
 
 
 def apply(
-    session: Session, message: OutboundMessage, status: str, error_code: int | None,
+    session: Session,
+    message: OutboundMessage,
+    status: str,
+    error_code: int | None,
     now: datetime,
 ) -> None:
     """Move the ledger forward (never back) and act on permanent errors."""

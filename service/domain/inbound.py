@@ -7,7 +7,6 @@ MessageSid) gets the stored reply and changes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -18,28 +17,11 @@ from sqlalchemy.orm import Session
 from service.config import Config
 from service.database import Database
 from service.domain import keywords, supporters
+from service.domain.commands import handler_for
 from service.domain.context import Effect, SmsContext
 from service.models import InboundMessage, Person, utcnow
 from service.sms.parser import Command, parse
 from service.vault import Vault
-
-Handler = Callable[[SmsContext, Command], "str | None"]
-
-SUPPORTER_HANDLERS: dict[str, Handler] = {
-    "join": supporters.join,
-    "stop": supporters.stop,
-    "start": supporters.start,
-    "help": supporters.help,
-    "zone": supporters.zone,
-    "language": supporters.language,
-    "forget": supporters.forget,
-    "other": supporters.other,
-}
-
-# Commands of registered people: name -> (roles allowed, handler). Filled by the
-# broadcast and alert modules; a sender without the role gets supporter behaviour,
-# never an error that reveals the command exists.
-STAFF_HANDLERS: dict[str, tuple[frozenset[str], Handler]] = {}
 
 
 @dataclass(frozen=True)
@@ -78,20 +60,29 @@ def receive(database: Database, vault: Vault, config: Config, text: InboundText)
 def _handle(session: Session, vault: Vault, config: Config, text: InboundText) -> Outcome:
     phone_hash = vault.lookup_hash(text.phone)
     record = InboundMessage(
-        message_sid=text.message_sid, phone_hash=phone_hash, body_enc=vault.encrypt(text.body),
-        command="other", received_at=text.received_at,
+        message_sid=text.message_sid,
+        phone_hash=phone_hash,
+        body_enc=vault.encrypt(text.body),
+        command="other",
+        received_at=text.received_at,
     )
     session.add(record)
     # Claim the MessageSid first: a concurrent duplicate waits here, then fails.
     session.flush()
     person = session.scalar(select(Person).where(Person.phone_hash == phone_hash))
     ctx = SmsContext(
-        session=session, vault=vault, config=config, message_sid=text.message_sid,
-        phone=text.phone, phone_hash=phone_hash, body=text.body, now=text.received_at,
+        session=session,
+        vault=vault,
+        config=config,
+        message_sid=text.message_sid,
+        phone=text.phone,
+        phone_hash=phone_hash,
+        body=text.body,
+        now=text.received_at,
         person=person,
     )
     command = parse(text.body, keywords.campaign_words(session))
-    handler = _handler_for(command, person)
+    handler = handler_for(command, person)
     if handler is None:
         command = Command("other", command.word, arg=text.body)
         handler = supporters.other
@@ -101,15 +92,6 @@ def _handle(session: Session, vault: Vault, config: Config, text: InboundText) -
     record.subscriber_id = subscriber.id if subscriber else None
     record.reply_enc = vault.encrypt(reply) if reply else None
     return Outcome(reply=reply, command=command.name, effects=tuple(ctx.effects))
-
-
-def _handler_for(command: Command, person: Person | None) -> Handler | None:
-    if command.name in SUPPORTER_HANDLERS:
-        return SUPPORTER_HANDLERS[command.name]
-    staff = STAFF_HANDLERS.get(command.name)
-    if staff is None or person is None or person.role not in staff[0]:
-        return None
-    return staff[1]
 
 
 def _stored(session: Session, message_sid: str, vault: Vault) -> Outcome | None:

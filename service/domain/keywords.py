@@ -10,9 +10,16 @@ from service.models import CampaignList, Keyword
 from service.sms import parser
 
 RESERVED = (
-    parser.OPT_OUT | parser.OPT_IN | parser.HELP | parser.STAFF_WORDS
-    | set(parser.JOIN) | set(parser.ZONE) | set(parser.REPORT) | set(parser.FORGET)
-    | set(parser.LANGUAGE) | {"RSVP"}
+    parser.OPT_OUT
+    | parser.OPT_IN
+    | parser.HELP
+    | parser.STAFF_WORDS
+    | set(parser.JOIN)
+    | set(parser.ZONE)
+    | set(parser.REPORT)
+    | set(parser.FORGET)
+    | set(parser.LANGUAGE)
+    | {"RSVP"}
 )
 LANGUAGES = ("en", "es")
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -67,8 +67,9 @@ def claim(session: Session, vault: Vault, message_id: int, now: datetime) -> Pre
     taken = session.execute(
         update(OutboundMessage)
         .where(OutboundMessage.id == message_id, OutboundMessage.status == "queued")
-        .values(status="claimed", claimed_at=now, attempts=OutboundMessage.attempts + 1,
-                updated_at=now)
+        .values(
+            status="claimed", claimed_at=now, attempts=OutboundMessage.attempts + 1, updated_at=now
+        )
     ).rowcount
     if not taken:
         return None
@@ -115,8 +116,14 @@ def record_failure(session: Session, message_id: int, error: SendError, now: dat
 
 
 def send_one(
-    database: Database, vault: Vault, gateway: SmsGateway, pacer: Pacer, message_id: int,
-    *, priority: bool = False, validity_period: int | None = None,
+    database: Database,
+    vault: Vault,
+    gateway: SmsGateway,
+    pacer: Pacer,
+    message_id: int,
+    *,
+    priority: bool = False,
+    validity_period: int | None = None,
 ) -> str:
     """Send one ledger message at most once. Raises RetryLater for a retryable error."""
     pacer.acquire(priority=priority)
@@ -140,8 +147,14 @@ def send_one(
 
 
 def queue_notice(
-    session: Session, vault: Vault, body: str, *, subscriber: Subscriber | None = None,
-    person: Person | None = None, to: str | None = None, purpose: str = "notice",
+    session: Session,
+    vault: Vault,
+    body: str,
+    *,
+    subscriber: Subscriber | None = None,
+    person: Person | None = None,
+    to: str | None = None,
+    purpose: str = "notice",
 ) -> OutboundMessage:
     """Put a one-off text in the ledger (the caller enqueues its delivery after commit)."""
     message = OutboundMessage(

@@ -37,7 +37,9 @@ def join(ctx: SmsContext, command: Command) -> str:
     subscriber.language = language
     _opt_in(ctx, subscriber, command.word, campaign.id)
     if ctx.session.get(Membership, (subscriber.id, campaign.id)) is None:
-        ctx.session.add(Membership(subscriber_id=subscriber.id, list_id=campaign.id, joined_at=ctx.now))
+        ctx.session.add(
+            Membership(subscriber_id=subscriber.id, list_id=campaign.id, joined_at=ctx.now)
+        )
     return ctx.reply("already_joined" if already else "joined", list=campaign.name)
 
 
@@ -56,7 +58,9 @@ def start(ctx: SmsContext, command: Command) -> str:
     _opt_in(ctx, subscriber, command.word, None)
     if not ctx.session.scalar(select(Membership).where(Membership.subscriber_id == subscriber.id)):
         campaign = keywords.get_or_create_list(ctx.session, ctx.config.org_name)
-        ctx.session.add(Membership(subscriber_id=subscriber.id, list_id=campaign.id, joined_at=ctx.now))
+        ctx.session.add(
+            Membership(subscriber_id=subscriber.id, list_id=campaign.id, joined_at=ctx.now)
+        )
     return ctx.reply("restarted")
 
 
@@ -124,13 +128,15 @@ def other(ctx: SmsContext, command: Command) -> str | None:
         return None
     since = ctx.now - AUTO_REPLY_EVERY
     replied_recently = ctx.session.scalar(
-        select(InboundMessage.id).where(
+        select(InboundMessage.id)
+        .where(
             InboundMessage.phone_hash == ctx.phone_hash,
             InboundMessage.command == "other",
             InboundMessage.reply_enc.is_not(None),
             InboundMessage.received_at >= since,
             InboundMessage.message_sid != ctx.message_sid,
-        ).limit(1)
+        )
+        .limit(1)
     )
     if replied_recently:
         return None
@@ -156,8 +162,13 @@ def _opt_in(ctx: SmsContext, subscriber: Subscriber, word: str, list_id: int | N
         subscriber.phone_enc = ctx.vault.encrypt(ctx.phone)
     ctx.session.add(
         ConsentEvent(
-            subscriber_id=subscriber.id, kind="opt_in", keyword=word, source="sms",
-            message_sid=ctx.message_sid, list_id=list_id, at=ctx.now,
+            subscriber_id=subscriber.id,
+            kind="opt_in",
+            keyword=word,
+            source="sms",
+            message_sid=ctx.message_sid,
+            list_id=list_id,
+            at=ctx.now,
         )
     )
 
@@ -167,8 +178,12 @@ def _opt_out(ctx: SmsContext, subscriber: Subscriber, word: str) -> None:
     subscriber.status_changed_at = ctx.now
     ctx.session.add(
         ConsentEvent(
-            subscriber_id=subscriber.id, kind="opt_out", keyword=word, source="sms",
-            message_sid=ctx.message_sid, at=ctx.now,
+            subscriber_id=subscriber.id,
+            kind="opt_out",
+            keyword=word,
+            source="sms",
+            message_sid=ctx.message_sid,
+            at=ctx.now,
         )
     )
     ctx.session.flush()
@@ -177,9 +192,9 @@ def _opt_out(ctx: SmsContext, subscriber: Subscriber, word: str) -> None:
 def _has_opted_out_before(ctx: SmsContext, subscriber: Subscriber) -> bool:
     return (
         ctx.session.scalar(
-            select(ConsentEvent.id).where(
-                ConsentEvent.subscriber_id == subscriber.id, ConsentEvent.kind == "opt_out"
-            ).limit(1)
+            select(ConsentEvent.id)
+            .where(ConsentEvent.subscriber_id == subscriber.id, ConsentEvent.kind == "opt_out")
+            .limit(1)
         )
         is not None
     )

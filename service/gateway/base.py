@@ -19,8 +19,13 @@ class SendError(Exception):
     """
 
     def __init__(
-        self, message: str, *, code: int | None = None, retryable: bool = False,
-        ambiguous: bool = False, retry_after: float | None = None,
+        self,
+        message: str,
+        *,
+        code: int | None = None,
+        retryable: bool = False,
+        ambiguous: bool = False,
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(message)
         self.code = code

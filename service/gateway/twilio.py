@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import requests
-from urllib3.exceptions import NewConnectionError
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
+from urllib3.exceptions import NewConnectionError
 
 from service.gateway.base import PERMANENT_CODES, SendError
 
@@ -17,9 +17,15 @@ class TwilioGateway:
     name = "twilio"
 
     def __init__(
-        self, account_sid: str, auth_token: str, *, from_number: str = "",
-        messaging_service_sid: str = "", status_callback: str | None = None,
-        api_base_url: str = "", timeout: float = REQUEST_TIMEOUT_SECONDS,
+        self,
+        account_sid: str,
+        auth_token: str,
+        *,
+        from_number: str = "",
+        messaging_service_sid: str = "",
+        status_callback: str | None = None,
+        api_base_url: str = "",
+        timeout: float = REQUEST_TIMEOUT_SECONDS,
     ) -> None:
         # No default timeout in twilio-python: a hung connection would hang the worker.
         http_client = TwilioHttpClient(timeout=timeout, pool_connections=True)
@@ -51,7 +57,9 @@ class TwilioGateway:
             if _never_sent(exc):
                 raise SendError("twilio: cannot connect", retryable=True) from None
             # The request may have gone out and been taken: never send it again blindly.
-            raise SendError(f"twilio: no clear answer ({type(exc).__name__})", ambiguous=True) from None
+            raise SendError(
+                f"twilio: no clear answer ({type(exc).__name__})", ambiguous=True
+            ) from None
         return str(message.sid)
 
 

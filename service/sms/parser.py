@@ -12,8 +12,20 @@ import unicodedata
 from dataclasses import dataclass
 
 OPT_OUT = frozenset(
-    {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT",
-     "ALTO", "PARAR", "BAJA", "CANCELAR"}
+    {
+        "STOP",
+        "STOPALL",
+        "UNSUBSCRIBE",
+        "CANCEL",
+        "END",
+        "QUIT",
+        "REVOKE",
+        "OPTOUT",
+        "ALTO",
+        "PARAR",
+        "BAJA",
+        "CANCELAR",
+    }
 )
 # Words that mean "stop" even with a few words around them ("stop texting me").
 # CANCEL, END and QUIT stay exact: "end of the march" is not an opt-out.
@@ -28,8 +40,9 @@ LANGUAGE = {"ENGLISH": "en", "ESPANOL": "es"}
 SPANISH_WORDS = frozenset({"ALTO", "PARAR", "BAJA", "CANCELAR", "AYUDA"})
 
 # Organizer, dispatcher and responder words; none starts with a carrier keyword.
-STAFF_WORDS = frozenset({"BCAST", "MOVE", "MEET", "SEND", "ABORT", "STATUS", "ALERT",
-                         "ONCALL", "OFFCALL"})
+STAFF_WORDS = frozenset(
+    {"BCAST", "MOVE", "MEET", "SEND", "ABORT", "STATUS", "ALERT", "ONCALL", "OFFCALL"}
+)
 
 _COMMAND_WORDS = STAFF_WORDS | set(ZONE) | set(REPORT) | {"RSVP"}
 

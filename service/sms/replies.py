@@ -36,14 +36,18 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "es": "{org}: alertas y noticias por texto. {contact_line}Pueden aplicar tarifas de "
         "msj y datos. ALTO para salir, ZONA <área> para tu zona, OLVIDAR para borrar tus datos.",
     },
-    "contact_line": {"en": "Reach a person: {contact}. ", "es": "Habla con una persona: {contact}. "},
+    "contact_line": {
+        "en": "Reach a person: {contact}. ",
+        "es": "Habla con una persona: {contact}. ",
+    },
     "zone_set": {
-        "en": "{org}: your area is now {zone}. You will get news for {zone}. Reply STOP to opt out.",
+        "en": "{org}: your area is now {zone}. You will get news for {zone}. "
+        "Reply STOP to opt out.",
         "es": "{org}: tu zona ahora es {zone}. Recibirás noticias de {zone}. ALTO para salir.",
     },
     "zone_unknown": {
-        "en": "{org}: we don't know the area \"{given}\". Reply ZONE and one of: {known}.",
-        "es": "{org}: no conocemos la zona \"{given}\". Responde ZONA y una de: {known}.",
+        "en": '{org}: we don\'t know the area "{given}". Reply ZONE and one of: {known}.',
+        "es": '{org}: no conocemos la zona "{given}". Responde ZONA y una de: {known}.',
     },
     "zone_missing": {
         "en": "{org}: reply ZONE and your area or ZIP, e.g. ZONE {example}.",

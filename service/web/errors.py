@@ -22,7 +22,8 @@ def register_error_handlers(app: Flask) -> None:
     def database_unavailable(exc: DBAPIError) -> Response:
         # Nothing was committed; Twilio retries a 503, and the retry is deduped.
         log.error("database unavailable: %s", type(exc.orig).__name__)
-        response = Response("database unavailable, retry later\n", status=503,
-                            content_type="text/plain")
+        response = Response(
+            "database unavailable, retry later\n", status=503, content_type="text/plain"
+        )
         response.headers["Retry-After"] = "5"
         return response

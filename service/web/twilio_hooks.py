@@ -39,7 +39,9 @@ def sms() -> Response:
         return _plain(first_error(exc.messages), 400)
     rt = runtime()
     outcome = inbound.receive(
-        rt.database, rt.vault, rt.config,
+        rt.database,
+        rt.vault,
+        rt.config,
         inbound.InboundText(form["MessageSid"], form["From"], form["Body"]),
     )
     for effect in outcome.effects:

@@ -20,9 +20,16 @@ def gateway(twilio_config):  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def subscriber(session, runtime):  # type: ignore[no-untyped-def]
-    ctx = SmsContext(session=session, vault=runtime.vault, config=runtime.config,
-                     message_sid="SM0", phone=NUMBER, phone_hash=runtime.vault.lookup_hash(NUMBER),
-                     body="", now=utcnow())
+    ctx = SmsContext(
+        session=session,
+        vault=runtime.vault,
+        config=runtime.config,
+        message_sid="SM0",
+        phone=NUMBER,
+        phone_hash=runtime.vault.lookup_hash(NUMBER),
+        body="",
+        now=utcnow(),
+    )
     sub = ctx.subscriber_or_create()
     session.commit()
     return sub
@@ -82,8 +89,9 @@ def test_500_is_retryable(session, runtime, gateway, fake_twilio, subscriber):
     assert status_of(runtime, message_id).attempts == 1
 
 
-def test_21610_fails_the_text_and_opts_the_number_out(session, runtime, gateway, fake_twilio,
-                                                      subscriber):
+def test_21610_fails_the_text_and_opts_the_number_out(
+    session, runtime, gateway, fake_twilio, subscriber
+):
     fake_twilio.set_faults(errors_for_numbers={NUMBER: 21610})
     message_id = queue(session, runtime, subscriber)
     assert send(runtime, gateway, message_id) == "failed"
@@ -100,13 +108,17 @@ def test_invalid_number_marks_it_unreachable(session, runtime, gateway, fake_twi
     assert session.get(Subscriber, subscriber.id).status == "unreachable"
 
 
-def test_a_timeout_is_reported_unknown_never_resent(session, runtime, twilio_config, fake_twilio,
-                                                    subscriber):
+def test_a_timeout_is_reported_unknown_never_resent(
+    session, runtime, twilio_config, fake_twilio, subscriber
+):
     from service.gateway.twilio import TwilioGateway
 
     slow = TwilioGateway(
-        twilio_config.twilio_account_sid, twilio_config.twilio_auth_token,
-        from_number="+15005550006", api_base_url=fake_twilio.url, timeout=0.3,
+        twilio_config.twilio_account_sid,
+        twilio_config.twilio_auth_token,
+        from_number="+15005550006",
+        api_base_url=fake_twilio.url,
+        timeout=0.3,
     )
     fake_twilio.set_faults(delay_seconds=1.0)
     message_id = queue(session, runtime, subscriber)
@@ -119,8 +131,12 @@ def test_a_timeout_is_reported_unknown_never_resent(session, runtime, twilio_con
 def test_connection_refused_is_retryable(session, runtime, twilio_config, subscriber):
     from service.gateway.twilio import TwilioGateway
 
-    nowhere = TwilioGateway(twilio_config.twilio_account_sid, twilio_config.twilio_auth_token,
-                            from_number="+15005550006", api_base_url="http://127.0.0.1:1")
+    nowhere = TwilioGateway(
+        twilio_config.twilio_account_sid,
+        twilio_config.twilio_auth_token,
+        from_number="+15005550006",
+        api_base_url="http://127.0.0.1:1",
+    )
     message_id = queue(session, runtime, subscriber)
     with pytest.raises(sending.RetryLater):
         send(runtime, nowhere, message_id)

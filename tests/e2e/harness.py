@@ -10,6 +10,7 @@ Twilio-compatible server, real Redis and the test database.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -36,8 +37,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_for(probe: Callable[[], T], done: Callable[[T], bool] = bool, timeout: float = 15.0,
-             interval: float = 0.05, message: str = "condition") -> T:
+def wait_for(
+    probe: Callable[[], T],
+    done: Callable[[T], bool] = bool,
+    timeout: float = 15.0,
+    interval: float = 0.05,
+    message: str = "condition",
+) -> T:
     """Poll ``probe`` until ``done(value)``; fail with the last value at the deadline."""
     deadline = time.monotonic() + timeout
     while True:
@@ -45,7 +51,9 @@ def wait_for(probe: Callable[[], T], done: Callable[[T], bool] = bool, timeout: 
         if done(value):
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {message}; last: {value!r}")
+            raise AssertionError(
+                f"timed out after {timeout}s waiting for {message}; last: {value!r}"
+            )
         time.sleep(interval)
 
 
@@ -53,8 +61,13 @@ class Stack:
     def __init__(self, env: Mapping[str, str]) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {**os.environ, **env, "PUBLIC_BASE_URL": self.url, "PORT": str(self.port),
-                    "PYTHONUNBUFFERED": "1"}
+        self.env = {
+            **os.environ,
+            **env,
+            "PUBLIC_BASE_URL": self.url,
+            "PORT": str(self.port),
+            "PYTHONUNBUFFERED": "1",
+        }
         self.token = self.env.get("TWILIO_AUTH_TOKEN") or "development-token"
         self.processes: list[tuple[str, subprocess.Popen[bytes], Path]] = []
         self.logs = Path(tempfile.mkdtemp(prefix="rallyline-e2e-"))
@@ -63,35 +76,70 @@ class Stack:
 
     def _spawn(self, name: str, command: list[str]) -> subprocess.Popen[bytes]:
         log = self.logs / f"{name}-{len(self.processes)}.log"
-        process = subprocess.Popen(command, cwd=REPO, env=self.env, stdout=log.open("wb"),
-                                   stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(
+            command,
+            cwd=REPO,
+            env=self.env,
+            stdout=log.open("wb"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         self.processes.append((name, process, log))
         return process
 
     def start_web(self, workers: int = 2) -> subprocess.Popen[bytes]:
-        process = self._spawn("web", [
-            sys.executable, "-m", "gunicorn", "--no-control-socket", "--workers", str(workers),
-            "--bind", f"127.0.0.1:{self.port}", "service.wsgi:app"])
+        process = self._spawn(
+            "web",
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "--no-control-socket",
+                "--workers",
+                str(workers),
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "service.wsgi:app",
+            ],
+        )
         wait_for(self._ready, timeout=30, message=f"web on {self.url}")
         return process
 
-    def start_worker(self, queues: tuple[str, ...] = ("alerts", "broadcasts", "default"),
-                     scheduler: bool = True) -> subprocess.Popen[bytes]:
-        command = [sys.executable, "-m", "rq.cli", "worker", "--worker-class",
-                   "rq.worker.SimpleWorker", "--url", self.env["REDIS_URL"], *queues]
+    def start_worker(
+        self, queues: tuple[str, ...] = ("alerts", "broadcasts", "default"), scheduler: bool = True
+    ) -> subprocess.Popen[bytes]:
+        command = [
+            sys.executable,
+            "-m",
+            "rq.cli",
+            "worker",
+            "--worker-class",
+            "rq.worker.SimpleWorker",
+            "--url",
+            self.env["REDIS_URL"],
+            *queues,
+        ]
         if scheduler:
             command.insert(4, "--with-scheduler")
         return self._spawn("worker", command)
 
     def start_clock(self) -> subprocess.Popen[bytes]:
-        return self._spawn("clock", [sys.executable, "-m", "rq.cli", "cron", "--url",
-                                     self.env["REDIS_URL"], "workers.cron"])
+        return self._spawn(
+            "clock",
+            [
+                sys.executable,
+                "-m",
+                "rq.cli",
+                "cron",
+                "--url",
+                self.env["REDIS_URL"],
+                "workers.cron",
+            ],
+        )
 
     def kill(self, process: subprocess.Popen[bytes], sig: int = signal.SIGKILL) -> None:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, sig)
-        except ProcessLookupError:
-            pass
         process.wait(timeout=30)
 
     def stop(self) -> None:
@@ -109,8 +157,10 @@ class Stack:
 
     def output(self) -> str:
         """Every process's log, for a failing test's report."""
-        return "\n".join(f"--- {name} ({log})\n{log.read_text(errors='replace')[-3000:]}"
-                         for name, _, log in self.processes)
+        return "\n".join(
+            f"--- {name} ({log})\n{log.read_text(errors='replace')[-3000:]}"
+            for name, _, log in self.processes
+        )
 
     def _ready(self) -> bool:
         for name, process, _ in self.processes:
@@ -131,11 +181,18 @@ class Stack:
     # --- texting ---------------------------------------------------------------------
 
     def post_sms(self, number: str, body: str, sid: str | None = None) -> requests.Response:
-        form = {"MessageSid": sid or new_sid(), "AccountSid": "AC" + "0" * 32, "From": number,
-                "To": "+15005550006", "Body": body, "NumMedia": "0"}
+        form = {
+            "MessageSid": sid or new_sid(),
+            "AccountSid": "AC" + "0" * 32,
+            "From": number,
+            "To": "+15005550006",
+            "Body": body,
+            "NumMedia": "0",
+        }
         url = f"{self.url}/twilio/sms"
-        return requests.post(url, data=form, headers={"X-Twilio-Signature": sign(url, form, self.token)},
-                             timeout=15)
+        return requests.post(
+            url, data=form, headers={"X-Twilio-Signature": sign(url, form, self.token)}, timeout=15
+        )
 
     def text(self, number: str, body: str, sid: str | None = None) -> str | None:
         response = self.post_sms(number, body, sid)

@@ -19,12 +19,16 @@ def test_join_then_a_notice_is_delivered(stack, fake_twilio):
     stack.start_web()
     stack.start_worker()
     assert "you joined" in stack.text(ANA, "JOIN")
-    assert stack.text(ANA, "JOIN", sid="SM" + "a" * 32) == stack.text(ANA, "JOIN", sid="SM" + "a" * 32)
+    assert stack.text(ANA, "JOIN", sid="SM" + "a" * 32) == stack.text(
+        ANA, "JOIN", sid="SM" + "a" * 32
+    )
 
     rt = stack.runtime()
     with rt.database.session() as session:
         subscriber = session.query(Subscriber).one()
-        message_id = sending.queue_notice(session, rt.vault, "Meeting at 6pm", subscriber=subscriber).id
+        message_id = sending.queue_notice(
+            session, rt.vault, "Meeting at 6pm", subscriber=subscriber
+        ).id
     rt.enqueue(Effect("default", "workers.sending.deliver_notice", (message_id,)))
 
     [sent] = fake_twilio.wait_for_messages(1, timeout=20)
@@ -61,9 +65,21 @@ def test_carrier_opt_out_seen_by_the_worker_stops_the_number(stack, fake_twilio)
 def test_the_text_command_prints_the_reply(stack):
     stack.start_web()
     result = subprocess.run(
-        [sys.executable, "-c", "from service.cli import main; main()", "text", ANA, "JOIN",
-         "--url", stack.url],
-        cwd=REPO, env=stack.env, capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-c",
+            "from service.cli import main; main()",
+            "text",
+            ANA,
+            "JOIN",
+            "--url",
+            stack.url,
+        ],
+        cwd=REPO,
+        env=stack.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
     assert "Camp Hope: you joined" in result.stdout

@@ -28,8 +28,13 @@ def replies(twiml: bytes) -> list[str]:
 class Phone:
     """One phone number texting the app: ``Phone(client, "+12155550100").text("JOIN")``."""
 
-    def __init__(self, client: Any, number: str, base_url: str = "https://rallyline.example.org",
-                 token: str = WEBHOOK_TOKEN) -> None:
+    def __init__(
+        self,
+        client: Any,
+        number: str,
+        base_url: str = "https://rallyline.example.org",
+        token: str = WEBHOOK_TOKEN,
+    ) -> None:
         self.client = client
         self.number = number
         self.base_url = base_url

@@ -47,13 +47,29 @@ def test_campaign_keyword_joins_its_list_in_its_language(phone, session, runtime
     reply = phone(ANA).text("HUELGA")
     assert "Huelga 2026" in reply and "te uniste" in reply
     sub = subscriber(session, runtime)
-    assert session.scalar(select(func.count()).select_from(Membership).where(
-        Membership.subscriber_id == sub.id)) == 1
+    assert (
+        session.scalar(
+            select(func.count()).select_from(Membership).where(Membership.subscriber_id == sub.id)
+        )
+        == 1
+    )
 
 
 def test_every_stop_word_opts_out_with_one_confirmation(phone, session, runtime):
-    words = ["STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT",
-             "ALTO", "PARAR", "BAJA", "CANCELAR"]
+    words = [
+        "STOP",
+        "STOPALL",
+        "UNSUBSCRIBE",
+        "CANCEL",
+        "END",
+        "QUIT",
+        "REVOKE",
+        "OPTOUT",
+        "ALTO",
+        "PARAR",
+        "BAJA",
+        "CANCELAR",
+    ]
     for index, word in enumerate(words):
         number = f"+1215555{index:04d}"
         phone(number).text("JOIN")
@@ -86,8 +102,9 @@ def test_consent_is_recorded_for_every_opt_in_and_out(phone, session, runtime):
     phone(ANA).text("STOP", sid="SM" + "2" * 32)
     phone(ANA).text("START", sid="SM" + "3" * 32)
     events = session.execute(
-        select(ConsentEvent.kind, ConsentEvent.keyword, ConsentEvent.message_sid)
-        .order_by(ConsentEvent.id)
+        select(ConsentEvent.kind, ConsentEvent.keyword, ConsentEvent.message_sid).order_by(
+            ConsentEvent.id
+        )
     ).all()
     assert [tuple(e) for e in events] == [
         ("opt_in", "JOIN", "SM" + "1" * 32),
@@ -165,7 +182,9 @@ def test_anything_else_is_kept_with_one_auto_reply_a_day(phone, session, runtime
     assert phone(ANA).text("and now at the back") is None
     rows = session.scalars(select(InboundMessage).where(InboundMessage.command == "other")).all()
     assert [runtime.vault.decrypt(r.body_enc) for r in rows] == [
-        "the police are at the gate", "and now at the back"]
+        "the police are at the gate",
+        "and now at the back",
+    ]
 
 
 def test_a_stranger_writing_gets_invited_once(phone):

@@ -17,13 +17,19 @@ def count(session, model):  # type: ignore[no-untyped-def]
 
 
 def form(**overrides: str) -> dict[str, str]:
-    return {"MessageSid": new_sid(), "From": "+12155550100", "To": "+15005550006",
-            "Body": "JOIN", **overrides}
+    return {
+        "MessageSid": new_sid(),
+        "From": "+12155550100",
+        "To": "+15005550006",
+        "Body": "JOIN",
+        **overrides,
+    }
 
 
 def post_signed(client, data, url=URL, **kwargs):  # type: ignore[no-untyped-def]
-    return client.post("/twilio/sms", data=data,
-                       headers={"X-Twilio-Signature": sign(url, data)}, **kwargs)
+    return client.post(
+        "/twilio/sms", data=data, headers={"X-Twilio-Signature": sign(url, data)}, **kwargs
+    )
 
 
 def test_answers_twiml(client):
@@ -54,7 +60,9 @@ def test_signature_for_another_url_or_body_is_refused(client, session):
 def test_behind_a_tls_proxy_the_public_url_is_what_counts(client):
     # The proxy forwards plain HTTP to an internal host; Twilio signed the public https URL.
     response = client.post(
-        "/twilio/sms", data=(data := form()), base_url="http://10.0.0.7:8000",
+        "/twilio/sms",
+        data=(data := form()),
+        base_url="http://10.0.0.7:8000",
         headers={"X-Twilio-Signature": sign(URL, data), "X-Forwarded-Proto": "https"},
     )
     assert response.status_code == 200
@@ -107,8 +115,9 @@ def test_huge_signed_form_is_refused_with_413(client, session):
 def test_repeated_keys_are_signed_and_read_consistently(client, session):
     from werkzeug.datastructures import MultiDict
 
-    data = MultiDict([("MessageSid", new_sid()), ("From", "+12155550100"),
-                      ("Body", "JOIN"), ("Body", "STOP")])
+    data = MultiDict(
+        [("MessageSid", new_sid()), ("From", "+12155550100"), ("Body", "JOIN"), ("Body", "STOP")]
+    )
     signature = sign(URL, data)
     response = client.post("/twilio/sms", data=data, headers={"X-Twilio-Signature": signature})
     # Twilio never repeats a field; if someone does, the first value is the one acted on.

@@ -16,9 +16,16 @@ NUMBER = "+12155550100"
 
 @pytest.fixture
 def sent_message(session, runtime):  # type: ignore[no-untyped-def]
-    ctx = SmsContext(session=session, vault=runtime.vault, config=runtime.config,
-                     message_sid="SM0", phone=NUMBER, phone_hash=runtime.vault.lookup_hash(NUMBER),
-                     body="", now=utcnow())
+    ctx = SmsContext(
+        session=session,
+        vault=runtime.vault,
+        config=runtime.config,
+        message_sid="SM0",
+        phone=NUMBER,
+        phone_hash=runtime.vault.lookup_hash(NUMBER),
+        body="",
+        now=utcnow(),
+    )
     subscriber = ctx.subscriber_or_create()
     message = sending.queue_notice(session, runtime.vault, "hello", subscriber=subscriber)
     message.status, message.provider_sid = "sent", new_sid()
@@ -56,8 +63,9 @@ def test_repeated_callback_is_kept_once(client, session, sent_message):
     assert session.scalar(select(func.count()).select_from(StatusEvent)) == 1
 
 
-def test_undelivered_records_the_error_and_a_dead_handset_stops_sends(client, session,
-                                                                       sent_message):
+def test_undelivered_records_the_error_and_a_dead_handset_stops_sends(
+    client, session, sent_message
+):
     callback(client, sent_message.provider_sid, "undelivered", 30006)
     row = ledger(session, sent_message)
     assert (row.status, row.error_code) == ("undelivered", 30006)
@@ -69,8 +77,9 @@ def test_a_temporary_error_does_not_stop_sends(client, session, sent_message):
     assert session.get(Subscriber, ledger(session, sent_message).subscriber_id).status == "active"
 
 
-def test_callback_before_the_worker_recorded_the_sid_is_applied_later(client, session, runtime,
-                                                                      sent_message):
+def test_callback_before_the_worker_recorded_the_sid_is_applied_later(
+    client, session, runtime, sent_message
+):
     early_sid = new_sid()
     message = sending.queue_notice(session, runtime.vault, "hi", to="+12155550111")
     session.commit()
@@ -96,6 +105,8 @@ def test_unsigned_callback_is_403_with_no_effect(client, session, sent_message):
     ],
 )
 def test_bad_callbacks_get_400(client, session, data):
-    response = client.post("/twilio/status", data=data, headers={"X-Twilio-Signature": sign(URL, data)})
+    response = client.post(
+        "/twilio/status", data=data, headers={"X-Twilio-Signature": sign(URL, data)}
+    )
     assert response.status_code == 400 and response.data.strip()
     assert session.scalar(select(func.count()).select_from(StatusEvent)) == 0

@@ -1,0 +1,1 @@
+"""Rapid response: alerts, pages, reply codes, escalation (ALERT, REPORT, nA/nC/nE, ONCALL)."""

@@ -1,0 +1,1 @@
+"""Broadcasts: organizers text the movement (BCAST, MOVE, MEET, SEND, ABORT, STATUS, RSVP)."""
