@@ -134,7 +134,14 @@ def client(app):  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def runner(app):  # type: ignore[no-untyped-def]
-    return app.test_cli_runner()
+    """Runs `rallyline` commands against the test app: ``runner.invoke(args=[...])``."""
+    from functools import partial
+
+    from service.cli import cli
+
+    flask_runner = app.test_cli_runner()
+    flask_runner.invoke = partial(flask_runner.invoke, cli)
+    return flask_runner
 
 
 @pytest.fixture
