@@ -208,6 +208,12 @@ class Config:
         if not self.database_url:
             changes["database_url"] = f"sqlite:///{(self.var_dir / 'rallyline.db').resolve()}"
         if not self.secret_key:
+            if not (changes.get("database_url") or self.database_url).startswith("sqlite"):
+                # A key generated onto a server's disk would be lost with the disk, and
+                # every number in the database with it.
+                raise ConfigError(
+                    "RALLYLINE_SECRET_KEY is required when DATABASE_URL is not SQLite"
+                )
             changes["secret_key"] = _development_secret_key(self.var_dir)
         if bool(self.twilio_account_sid) != bool(self.twilio_auth_token):
             raise ConfigError("TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN must be set together")

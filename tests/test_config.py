@@ -33,7 +33,7 @@ def test_embedded_defaults(tmp_path):
     ],
 )
 def test_database_url_as_platforms_give_it(tmp_path, given, expected):
-    assert load(tmp_path, DATABASE_URL=given).database_url == expected
+    assert load(tmp_path, DATABASE_URL=given, RALLYLINE_SECRET_KEY=KEY).database_url == expected
 
 
 def test_quiet_hours_and_timezone(tmp_path):
@@ -58,6 +58,7 @@ def test_quiet_hours_and_timezone(tmp_path):
         ({"TWILIO_FROM_NUMBER": "12"}, "TWILIO_FROM_NUMBER"),
         ({"PUBLIC_BASE_URL": "rallyline.org"}, "PUBLIC_BASE_URL"),
         ({"TWILIO_ACCOUNT_SID": "AC1"}, "TWILIO_AUTH_TOKEN"),
+        ({"DATABASE_URL": "postgres://db/app"}, "RALLYLINE_SECRET_KEY"),
         ({"TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "t"}, "TWILIO_FROM_NUMBER"),
     ],
 )
