@@ -99,3 +99,11 @@ def test_twilio_settings(tmp_path):
         RALLYLINE_SECRET_KEY=KEY,
     )
     assert config.uses_twilio and config.webhook_token == "tok"
+
+
+def test_the_readme_documents_every_setting():
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    missing = [env for env, _ in Config.describe() if f"`{env}`" not in readme]
+    assert missing == []
