@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import time
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -108,6 +109,16 @@ def _timezone(value: str) -> ZoneInfo:
         raise ValueError(f"is not a known IANA time zone: {value!r}") from None
 
 
+def _price(value: str) -> Decimal:
+    try:
+        price = Decimal(value.strip())
+    except ArithmeticError:
+        raise ValueError(f"must be a price like 0.0083, got {value!r}") from None
+    if not price.is_finite() or price < 0:
+        raise ValueError(f"must be a price of zero or more, got {value!r}")
+    return price
+
+
 def _setting(env: str, default: Any, parse: Callable[[str], Any], help: str) -> Any:
     return field(default=default, metadata={"env": env, "parse": parse, "help": help})
 
@@ -177,6 +188,18 @@ class Config:
     )
     retention_days: int = _setting(
         "RETENTION_DAYS", 30, _int(1, 3650), "inbound message bodies are deleted after this"
+    )
+    price_per_segment: Decimal = _setting(
+        "SMS_PRICE_PER_SEGMENT",
+        Decimal("0.0083"),
+        _price,
+        "price of one SMS segment in dollars, for broadcast cost estimates",
+    )
+    broadcast_send_threads: int = _setting(
+        "BROADCAST_SEND_THREADS",
+        8,
+        _int(1, 64),
+        "texts each worker process hands to the provider at once during a broadcast",
     )
     var_dir: Path = _setting(
         "RALLYLINE_VAR_DIR",
