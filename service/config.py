@@ -176,6 +176,12 @@ class Config:
         _int(1, 86_400),
         "how long a tier has to acknowledge before the next is paged",
     )
+    escalation_repeat: int = _setting(
+        "ESCALATION_REPEAT",
+        1,
+        _int(0, 10),
+        "times an unanswered alert starts again from tier 1 before organizers are told",
+    )
     quiet_hours: tuple[time, time] | None = _setting(
         "QUIET_HOURS", None, _quiet_hours, "no non-urgent broadcasts in this span, e.g. 21:00-08:00"
     )

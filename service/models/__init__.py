@@ -1,5 +1,6 @@
 """All tables. Importing this module registers every model on ``Base.metadata``."""
 
+from service.models.alerts import Alert, AlertEvent, AlertText, ReplyCode  # noqa: F401
 from service.models.audience import (
     CampaignList,
     ConsentEvent,
