@@ -3,6 +3,9 @@
 from rq import cron
 
 from service.queues import DEFAULT
+from workers.broadcasts import sweep_broadcasts
 from workers.sweeps import sweep_sends
 
 cron.register(sweep_sends, DEFAULT, interval=10, job_timeout=60)
+# Broadcasts due to start, and chunks whose worker died or whose RQ job was lost.
+cron.register(sweep_broadcasts, DEFAULT, interval=5, job_timeout=60, result_ttl=30)

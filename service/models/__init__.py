@@ -11,6 +11,7 @@ from service.models.audience import (
     ZoneZip,
 )
 from service.models.base import Base, utcnow
+from service.models.broadcasts import Broadcast, BroadcastChunk, Rsvp  # noqa: F401
 from service.models.messages import InboundMessage, OutboundMessage, StatusEvent
 from service.models.people import Person
 

@@ -1,0 +1,546 @@
+"""The fan-out engine's database side: start, plan, chunk leases, batch claim and record.
+
+Planning walks the audience with a keyset cursor and writes, per transaction, up
+to PLAN_BATCH ledger rows (INSERT ... SELECT, one row per (broadcast, subscriber),
+unique), the chunks covering them and the advanced cursor, so a crash at any
+point resumes where the last commit left off and never queues anyone twice.
+
+A chunk is one send job's share, a range of subscriber ids. Its job holds a lease
+on it (renewed while it runs); the clock sweep hands a chunk whose lease lapsed to
+a new job, which first reports the rows the dead job had claimed as "unknown":
+they may or may not have gone out, so they are neither resent nor dropped.
+
+Texts are claimed a small group at a time in one UPDATE ... RETURNING (the rows
+must still be queued, the broadcast still sending and the chunk still ours), the
+recipients' opt-out status is checked in the same transaction, and the outcomes
+of a group are recorded together afterwards.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Connection, bindparam, exists, func, literal, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from service.domain import delivery
+from service.domain.broadcasts import audience
+from service.domain.supporters import mark_unreachable
+from service.gateway.base import NUMBER_IS_DEAD, SendError
+from service.models import OutboundMessage, StatusEvent, Subscriber
+from service.models.base import UTCDateTime
+from service.models.broadcasts import Broadcast, BroadcastChunk
+from service.vault import Vault
+
+log = logging.getLogger(__name__)
+
+PLAN_BATCH = 2000  # ledger rows written per planning transaction
+CHUNK_SIZE = 250  # recipients per send job
+PLANNING_LEASE = timedelta(seconds=30)
+CHUNK_LEASE = timedelta(seconds=15)  # renewed every few seconds by the running job
+# A chunk nobody has leased this long after it was planned lost its RQ job, unless
+# the job is still waiting in the queue (the sweep asks RQ before re-enqueueing).
+UNLEASED_GRACE = timedelta(seconds=20)
+MAX_ATTEMPTS = 8  # of a text hitting 429/5xx before it is marked failed
+
+_LEDGER = OutboundMessage.__table__
+
+
+# --- starting and planning -----------------------------------------------------------------
+
+
+def start_if_due(session: Session, broadcast_id: int, now: datetime) -> Broadcast | None:
+    """scheduled -> sending once its time has come; the broadcast as it now stands."""
+    session.execute(
+        update(Broadcast)
+        .where(
+            Broadcast.id == broadcast_id,
+            Broadcast.state == "scheduled",
+            Broadcast.send_at <= now,
+        )
+        .values(state="sending", updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return session.get(Broadcast, broadcast_id)
+
+
+@dataclass(frozen=True)
+class PlanStep:
+    chunk_ids: list[int]
+    done: bool
+
+
+def plan_batch(session: Session, broadcast_id: int, token: str, now: datetime) -> PlanStep | None:
+    """Plan the next keyset page of the audience; None if planning is not ours to do."""
+    row = session.execute(
+        update(Broadcast)
+        .where(
+            Broadcast.id == broadcast_id,
+            Broadcast.state == "sending",
+            Broadcast.planning_done.is_(False),
+            or_(
+                Broadcast.lease_token == token,
+                Broadcast.lease_until.is_(None),
+                Broadcast.lease_until < now,
+            ),
+        )
+        .values(lease_token=token, lease_until=now + PLANNING_LEASE, updated_at=now)
+        .returning(Broadcast.planned_through, Broadcast.zone_id)
+        .execution_options(synchronize_session=False)
+    ).first()
+    if row is None:
+        return None
+    cursor, zone_id = row
+    ids = audience.next_page(session, zone_id, cursor, PLAN_BATCH)
+    chunk_ids: list[int] = []
+    if ids:
+        _insert_ledger_rows(session, broadcast_id, zone_id, cursor, ids[-1], now)
+        bounds = [cursor, *ids[CHUNK_SIZE - 1 :: CHUNK_SIZE]]
+        if bounds[-1] != ids[-1]:
+            bounds.append(ids[-1])
+        chunk_ids = list(
+            session.scalars(
+                postgresql.insert(BroadcastChunk).returning(BroadcastChunk.id)
+                if _is_postgres(session)
+                else sqlite.insert(BroadcastChunk).returning(BroadcastChunk.id),
+                [
+                    {
+                        "broadcast_id": broadcast_id,
+                        "after_id": after,
+                        "through_id": through,
+                        "state": "pending",
+                        "attempt": 0,
+                        "created_at": now,
+                    }
+                    for after, through in zip(bounds, bounds[1:], strict=False)
+                ],
+            )
+        )
+    done = len(ids) < PLAN_BATCH
+    session.execute(
+        update(Broadcast)
+        .where(Broadcast.id == broadcast_id)
+        .values(
+            planned_through=ids[-1] if ids else cursor,
+            planning_done=done,
+            lease_token=None if done else token,
+            lease_until=None if done else now + PLANNING_LEASE,
+            updated_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return PlanStep(chunk_ids, done)
+
+
+def _insert_ledger_rows(
+    session: Session,
+    broadcast_id: int,
+    zone_id: int | None,
+    after: int,
+    through: int,
+    now: datetime,
+) -> None:
+    """One INSERT ... SELECT: the rows never travel through Python."""
+    stamp = literal(now, UTCDateTime())
+    source = select(
+        literal("broadcast"),
+        literal(broadcast_id),
+        Subscriber.id,
+        literal("queued"),
+        literal(0),
+        stamp,
+        stamp,
+    ).where(*audience.eligible(zone_id), Subscriber.id > after, Subscriber.id <= through)
+    dialect = postgresql if _is_postgres(session) else sqlite
+    statement = (
+        dialect.insert(_LEDGER)
+        .from_select(
+            [
+                "purpose",
+                "broadcast_id",
+                "subscriber_id",
+                "status",
+                "attempts",
+                "created_at",
+                "updated_at",
+            ],
+            source,
+        )
+        .on_conflict_do_nothing(index_elements=["broadcast_id", "subscriber_id"])
+    )
+    session.execute(statement)
+
+
+def _is_postgres(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+# --- chunk leases --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChunkLease:
+    chunk_id: int
+    broadcast_id: int
+    after_id: int
+    through_id: int
+    token: str
+    abandoned: int  # rows a dead predecessor had claimed, now reported unknown
+
+
+def take_chunk(session: Session, chunk_id: int, token: str, now: datetime) -> ChunkLease | None:
+    """Lease a pending chunk nobody holds (or whose holder stopped renewing)."""
+    row = session.execute(
+        update(BroadcastChunk)
+        .where(
+            BroadcastChunk.id == chunk_id,
+            BroadcastChunk.state == "pending",
+            or_(
+                BroadcastChunk.lease_token.is_(None),
+                BroadcastChunk.lease_until < now,
+                BroadcastChunk.lease_token == token,
+            ),
+        )
+        .values(lease_token=token, lease_until=now + CHUNK_LEASE)
+        .returning(BroadcastChunk.broadcast_id, BroadcastChunk.after_id, BroadcastChunk.through_id)
+        .execution_options(synchronize_session=False)
+    ).first()
+    if row is None:
+        return None
+    broadcast_id, after_id, through_id = row
+    # Only a chunk's lease holder claims its rows, and we have not claimed any yet: a
+    # claimed row here belongs to a holder that died between claim and record.
+    abandoned = session.execute(
+        update(OutboundMessage)
+        .where(*_in_chunk(broadcast_id, after_id, through_id), OutboundMessage.status == "claimed")
+        .values(status="unknown", updated_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if abandoned:
+        log.warning(
+            "broadcast %s chunk %s: %d texts of a dead worker reported unknown",
+            broadcast_id,
+            chunk_id,
+            abandoned,
+        )
+    return ChunkLease(chunk_id, broadcast_id, after_id, through_id, token, abandoned)
+
+
+def renew_chunk(connection: Connection, lease: ChunkLease, now: datetime) -> bool:
+    table = BroadcastChunk.__table__
+    return bool(
+        connection.execute(
+            update(table)
+            .where(
+                table.c.id == lease.chunk_id,
+                table.c.lease_token == lease.token,
+                table.c.state == "pending",
+            )
+            .values(lease_until=now + CHUNK_LEASE)
+        ).rowcount
+    )
+
+
+def finish_chunk(session: Session, lease: ChunkLease, now: datetime) -> bool:
+    """Mark the chunk done if nothing in it is queued any more; then maybe the broadcast."""
+    queued = exists().where(
+        *_in_chunk(lease.broadcast_id, lease.after_id, lease.through_id),
+        OutboundMessage.status == "queued",
+    )
+    done = session.execute(
+        update(BroadcastChunk)
+        .where(
+            BroadcastChunk.id == lease.chunk_id,
+            BroadcastChunk.lease_token == lease.token,
+            ~queued,
+        )
+        .values(state="done", finished_at=now, lease_token=None, lease_until=None)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if done:
+        finish_broadcast(session, lease.broadcast_id, now)
+    return bool(done)
+
+
+def finish_broadcast(session: Session, broadcast_id: int, now: datetime) -> bool:
+    """sending -> done once planning is complete and every chunk is done."""
+    pending = exists().where(
+        BroadcastChunk.broadcast_id == broadcast_id, BroadcastChunk.state == "pending"
+    )
+    return bool(
+        session.execute(
+            update(Broadcast)
+            .where(
+                Broadcast.id == broadcast_id,
+                Broadcast.state == "sending",
+                Broadcast.planning_done.is_(True),
+                ~pending,
+            )
+            .values(state="done", finished_at=now, updated_at=now)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+    )
+
+
+def _in_chunk(broadcast_id: int, after_id: int, through_id: int) -> tuple:  # type: ignore[type-arg]
+    return (
+        OutboundMessage.broadcast_id == broadcast_id,
+        OutboundMessage.subscriber_id > after_id,
+        OutboundMessage.subscriber_id <= through_id,
+    )
+
+
+# --- claiming and recording ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Claimed:
+    message_id: int
+    subscriber_id: int
+    attempts: int
+    to: str
+    language: str
+
+
+@dataclass(frozen=True)
+class ClaimedBatch:
+    ready: list[Claimed]
+    skipped: int  # opted out (or erased) since planning: never sent
+
+    def __bool__(self) -> bool:
+        return bool(self.ready or self.skipped)
+
+
+def claim_batch(
+    session: Session,
+    vault: Vault,
+    lease: ChunkLease,
+    limit: int,
+    now: datetime,
+    exclude: list[int] | None = None,
+) -> ClaimedBatch:
+    """Claim up to `limit` queued texts of the chunk in one statement."""
+    candidates = select(OutboundMessage.id).where(
+        *_in_chunk(lease.broadcast_id, lease.after_id, lease.through_id),
+        OutboundMessage.status == "queued",
+    )
+    if exclude:
+        candidates = candidates.where(OutboundMessage.id.not_in(exclude))
+    candidates = candidates.order_by(OutboundMessage.subscriber_id).limit(limit)
+    still_sending = exists().where(Broadcast.id == lease.broadcast_id, Broadcast.state == "sending")
+    still_ours = exists().where(
+        BroadcastChunk.id == lease.chunk_id, BroadcastChunk.lease_token == lease.token
+    )
+    rows = session.execute(
+        update(OutboundMessage)
+        .where(
+            OutboundMessage.id.in_(candidates.scalar_subquery()),
+            OutboundMessage.status == "queued",
+            still_sending,
+            still_ours,
+        )
+        .values(
+            status="claimed",
+            claimed_at=now,
+            attempts=OutboundMessage.attempts + 1,
+            updated_at=now,
+        )
+        .returning(OutboundMessage.id, OutboundMessage.subscriber_id, OutboundMessage.attempts)
+        .execution_options(synchronize_session=False)
+    ).all()
+    if not rows:
+        return ClaimedBatch([], 0)
+    people = {
+        sid: (status, phone_enc, language)
+        for sid, status, phone_enc, language in session.execute(
+            select(
+                Subscriber.id, Subscriber.status, Subscriber.phone_enc, Subscriber.language
+            ).where(Subscriber.id.in_([r.subscriber_id for r in rows]))
+        )
+    }
+    ready: list[Claimed] = []
+    gone: list[int] = []
+    for message_id, subscriber_id, attempts in rows:
+        status, phone_enc, language = people.get(subscriber_id, (None, None, "en"))
+        if status != "active" or phone_enc is None:
+            gone.append(message_id)
+            continue
+        ready.append(
+            Claimed(message_id, subscriber_id, attempts, vault.decrypt(phone_enc), language)
+        )
+    if gone:
+        _set_status(session, gone, "skipped", now)
+    return ClaimedBatch(ready, len(gone))
+
+
+@dataclass(frozen=True)
+class Outcome:
+    text: Claimed
+    provider_sid: str | None = None
+    error: SendError | None = None
+    skipped: str | None = None  # "aborted" | "opted out" | "released" (lease lost)
+
+
+def record_batch(
+    session: Session, outcomes: list[Outcome], now: datetime
+) -> list[tuple[int, float]]:
+    """Record a group's outcomes together. Returns (message id, backoff seconds) to retry."""
+    sent = [o for o in outcomes if o.provider_sid]
+    if sent:
+        # A dead-worker takeover may have reported it unknown meanwhile: we know better.
+        session.connection().execute(
+            update(_LEDGER)
+            .where(_LEDGER.c.id == bindparam("b_id"), _LEDGER.c.status.in_(("claimed", "unknown")))
+            .values(status="sent", provider_sid=bindparam("b_sid"), sent_at=now, updated_at=now),
+            [{"b_id": o.text.message_id, "b_sid": o.provider_sid} for o in sent],
+        )
+        _apply_early_callbacks(session, [o.provider_sid for o in sent if o.provider_sid], now)
+    skipped = [o.text.message_id for o in outcomes if o.skipped and o.skipped != "released"]
+    if skipped:
+        _set_status(session, skipped, "skipped", now)
+    released = [o.text.message_id for o in outcomes if o.skipped == "released"]
+    if released:
+        _set_status(session, released, "queued", now)
+    retries: list[tuple[int, float]] = []
+    for outcome in outcomes:
+        if outcome.error is not None:
+            status = _record_error(session, outcome.text, outcome.error, now)
+            if status == "queued":
+                retries.append(
+                    (outcome.text.message_id, backoff(outcome.text.attempts, outcome.error))
+                )
+    return retries
+
+
+def backoff(attempts: int, error: SendError) -> float:
+    """Exponential with jitter, or what the provider asked for."""
+    if error.retry_after:
+        return min(error.retry_after, 60.0)
+    return min(30.0, 0.25 * 2 ** max(attempts - 1, 0)) * random.uniform(0.8, 1.2)
+
+
+def _record_error(session: Session, text: Claimed, error: SendError, now: datetime) -> str:
+    if error.ambiguous:
+        status = "unknown"
+    elif error.retryable and text.attempts < MAX_ATTEMPTS:
+        status = "queued"
+    else:
+        status = "failed"
+    moved = session.execute(
+        update(OutboundMessage)
+        .where(OutboundMessage.id == text.message_id, OutboundMessage.status == "claimed")
+        .values(status=status, error_code=error.code, updated_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if moved and status == "failed" and error.code in NUMBER_IS_DEAD:
+        subscriber = session.get(Subscriber, text.subscriber_id)
+        if subscriber is not None:
+            mark_unreachable(subscriber, error.code, now)
+    return status if moved else "lost"
+
+
+def _set_status(session: Session, message_ids: list[int], status: str, now: datetime) -> None:
+    session.execute(
+        update(OutboundMessage)
+        .where(OutboundMessage.id.in_(message_ids), OutboundMessage.status == "claimed")
+        .values(status=status, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _apply_early_callbacks(session: Session, provider_sids: list[str], now: datetime) -> None:
+    """Status callbacks that beat the group's record (the provider is fast) apply now."""
+    early = set(
+        session.scalars(
+            select(StatusEvent.message_sid).where(StatusEvent.message_sid.in_(provider_sids))
+        )
+    )
+    for provider_sid in early:
+        message = session.scalar(
+            select(OutboundMessage).where(OutboundMessage.provider_sid == provider_sid)
+        )
+        if message is not None:
+            delivery.apply_early_callbacks(session, message, now)
+
+
+# --- what the clock re-drives --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Stalled:
+    broadcasts: list[int]  # due to start, or planning whose lease lapsed
+    chunks: list[tuple[int, int, int]]  # (chunk id, broadcast id, attempt): lease lapsed
+
+
+def stalled(session: Session, now: datetime, limit: int = 500) -> Stalled:
+    """What a lost or dead RQ job left behind; safe to call from two clocks at once."""
+    broadcasts = list(
+        session.scalars(
+            select(Broadcast.id)
+            .where(
+                or_(
+                    (Broadcast.state == "scheduled") & (Broadcast.send_at <= now),
+                    (Broadcast.state == "sending")
+                    & Broadcast.planning_done.is_(False)
+                    & or_(Broadcast.lease_until.is_(None), Broadcast.lease_until < now),
+                )
+            )
+            .order_by(Broadcast.id)
+            .limit(limit)
+        )
+    )
+    chunks = [
+        (chunk_id, broadcast_id, attempt)
+        for chunk_id, broadcast_id, attempt in session.execute(
+            select(BroadcastChunk.id, BroadcastChunk.broadcast_id, BroadcastChunk.attempt)
+            .where(
+                BroadcastChunk.state == "pending",
+                or_(
+                    BroadcastChunk.lease_until < now,
+                    BroadcastChunk.lease_until.is_(None)
+                    & (BroadcastChunk.created_at < now - UNLEASED_GRACE),
+                ),
+            )
+            .order_by(BroadcastChunk.id)
+            .limit(limit)
+        )
+    ]
+    return Stalled(broadcasts, chunks)
+
+
+def finish_stalled(session: Session, now: datetime) -> int:
+    """Broadcasts whose last chunk finished but whose job died before saying so: done."""
+    pending = exists().where(
+        BroadcastChunk.broadcast_id == Broadcast.id, BroadcastChunk.state == "pending"
+    )
+    return session.execute(
+        update(Broadcast)
+        .where(Broadcast.state == "sending", Broadcast.planning_done.is_(True), ~pending)
+        .values(state="done", finished_at=now, updated_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+
+
+def bump_attempt(session: Session, chunk_id: int, attempt: int) -> bool:
+    """Take the right to re-enqueue a chunk (two clocks: one wins)."""
+    return bool(
+        session.execute(
+            update(BroadcastChunk)
+            .where(BroadcastChunk.id == chunk_id, BroadcastChunk.attempt == attempt)
+            .values(attempt=attempt + 1)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+    )
+
+
+def counts(session: Session, broadcast_id: int) -> dict[str, int]:
+    rows = session.execute(
+        select(OutboundMessage.status, func.count())
+        .where(OutboundMessage.broadcast_id == broadcast_id)
+        .group_by(OutboundMessage.status)
+    )
+    return {status: count for status, count in rows}

@@ -1,0 +1,39 @@
+"""Quiet hours: when a non-urgent broadcast may start.
+
+QUIET_HOURS is a span of local wall-clock time in TIMEZONE, e.g. 21:00-08:00
+(crossing midnight) or 13:00-14:00. A broadcast confirmed inside the span waits
+for its end; an urgent one (MOVE, or marked urgent) goes now.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+
+def is_quiet(moment: datetime, quiet_hours: tuple[time, time] | None, zone: ZoneInfo) -> bool:
+    if quiet_hours is None:
+        return False
+    start, end = quiet_hours
+    local = moment.astimezone(zone).time().replace(tzinfo=None)
+    if start == end:
+        return False  # an empty span, not a whole day of silence
+    if start < end:
+        return start <= local < end
+    return local >= start or local < end
+
+
+def next_allowed(
+    moment: datetime, quiet_hours: tuple[time, time] | None, zone: ZoneInfo
+) -> datetime:
+    """`moment` itself when it is outside quiet hours, else the end of the quiet span (UTC)."""
+    if not is_quiet(moment, quiet_hours, zone):
+        return moment
+    assert quiet_hours is not None
+    end = quiet_hours[1]
+    local = moment.astimezone(zone)
+    candidate = datetime.combine(local.date(), end, tzinfo=zone)
+    if candidate <= local:
+        candidate = datetime.combine(local.date() + timedelta(days=1), end, tzinfo=zone)
+    # A wall-clock time skipped by a DST jump normalises forward through UTC.
+    return candidate.astimezone(UTC)

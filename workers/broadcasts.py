@@ -1,0 +1,135 @@
+"""Broadcast jobs: start and plan a broadcast, send a chunk, and the clock's re-drive.
+
+Jobs take ids, open their own sessions and are safe to run twice: the database
+(leases, the ledger's conditional updates) decides who does what, RQ only
+carries hints. Each worker process keeps one Sender: its thread pool and the
+per-thread Twilio clients outlive jobs, so connections stay warm.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict
+from datetime import datetime
+from functools import cache
+from typing import Any
+
+from rq import Queue, Retry
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
+
+from service.domain.broadcasts import fanout
+from service.domain.broadcasts.sender import Sender
+from service.domain.broadcasts.sender import advance as advance_broadcast
+from service.gateway import build_gateway
+from service.models import utcnow
+from service.runtime import Runtime
+from workers.runtime import current
+
+log = logging.getLogger(__name__)
+
+CHUNK_RETRY = Retry(max=3, interval=[5, 15, 60])
+WAITING = {JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
+
+
+@cache
+def sender() -> Sender:
+    rt = current()
+    return Sender(
+        rt.database,
+        rt.vault,
+        rt.pacer,
+        lambda: build_gateway(rt.config),
+        threads=rt.config.broadcast_send_threads,
+    )
+
+
+def advance(broadcast_id: int) -> str:
+    """Start the broadcast when due and plan its audience; chunk jobs follow each batch."""
+    rt = current()
+    return advance_broadcast(
+        rt.database,
+        broadcast_id,
+        on_chunks=lambda chunk_ids: enqueue_chunks(rt, chunk_ids),
+        on_not_due=lambda at: schedule(rt, broadcast_id, at),
+    )
+
+
+def send_chunk(chunk_id: int) -> dict[str, Any] | None:
+    report = sender().run_chunk(chunk_id)
+    return asdict(report) if report else None
+
+
+def enqueue_chunks(rt: Runtime, chunk_ids: list[int], attempt: int = 0) -> None:
+    """Hand chunks to RQ in one pipeline (enqueue_many), one job per chunk."""
+    rate = rt.config.send_rate_per_second
+    # A chunk at the configured rate, with room for retries; a hung job is cut off.
+    timeout = max(600, int(3 * fanout.CHUNK_SIZE / rate)) if rate > 0 else 600
+    queue = rt.queues.broadcasts
+    queue.enqueue_many(
+        [
+            Queue.prepare_data(
+                send_chunk,
+                args=(chunk_id,),
+                job_id=chunk_job_id(chunk_id, attempt),
+                timeout=timeout,
+                retry=CHUNK_RETRY,
+                failure_ttl=7 * 86400,
+                result_ttl=3600,
+            )
+            for chunk_id in chunk_ids
+        ]
+    )
+
+
+def chunk_job_id(chunk_id: int, attempt: int) -> str:
+    return f"broadcast-chunk-{chunk_id}-{attempt}"
+
+
+def schedule(rt: Runtime, broadcast_id: int, at: datetime) -> None:
+    """A broadcast for later goes through RQ's scheduler (the sweep backs it up)."""
+    job_id = f"broadcast-{broadcast_id}-at-{int(at.timestamp())}"
+    if _waiting(rt, job_id):
+        return
+    rt.queues.broadcasts.enqueue_at(at, advance, broadcast_id, job_id=job_id, retry=CHUNK_RETRY)
+
+
+def sweep_broadcasts() -> dict[str, int]:
+    """Re-drive whatever a lost or dead job left: due or stalled broadcasts, lapsed chunks."""
+    rt = current()
+    now = utcnow()
+    with rt.database.session() as session:
+        stalled = fanout.stalled(session, now)
+    with rt.database.session() as session:
+        finished = fanout.finish_stalled(session, now)
+    redriven = 0
+    for broadcast_id in stalled.broadcasts:
+        job_id = f"broadcast-{broadcast_id}-advance"
+        if not _waiting(rt, job_id):
+            rt.queues.broadcasts.enqueue(advance, broadcast_id, job_id=job_id, retry=CHUNK_RETRY)
+            redriven += 1
+    lapsed: list[tuple[int, int]] = []
+    for chunk_id, _broadcast_id, attempt in stalled.chunks:
+        if _waiting(rt, chunk_job_id(chunk_id, attempt)):
+            continue  # still in the queue behind others: it will run
+        with rt.database.session() as session:
+            if fanout.bump_attempt(session, chunk_id, attempt):
+                lapsed.append((chunk_id, attempt + 1))
+    for chunk_id, attempt in lapsed:
+        enqueue_chunks(rt, [chunk_id], attempt)
+    if redriven or lapsed or finished:
+        log.info(
+            "broadcast sweep: %d broadcasts re-driven, %d chunks re-enqueued, %d finished",
+            redriven,
+            len(lapsed),
+            finished,
+        )
+    return {"broadcasts": redriven, "chunks": len(lapsed), "finished": finished}
+
+
+def _waiting(rt: Runtime, job_id: str) -> bool:
+    try:
+        job = Job.fetch(job_id, connection=rt.redis)
+    except NoSuchJobError:
+        return False
+    return job.get_status(refresh=False) in WAITING
