@@ -11,6 +11,7 @@ from service.config import Config
 
 def create_app(config: Config | None = None, **overrides: Any) -> Flask:
     """The app factory: the web process, the CLI and the tests start here."""
+    import service.domain.alerts  # noqa: F401  (the alert engine's ledger hooks)
     from service.logs import configure_logging
     from service.runtime import Runtime
     from service.web import BLUEPRINTS

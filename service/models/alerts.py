@@ -34,6 +34,7 @@ class Alert(Base):
     # REPORT: who reported it (keyed hash for the rate limit, encrypted number for the reply).
     reporter_hash: Mapped[str | None] = mapped_column(String(64))
     reporter_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    reporter_language: Mapped[str | None] = mapped_column(String(2))
     tier: Mapped[int] = mapped_column(default=0)  # the tier paged last (0: none yet)
     cycle: Mapped[int] = mapped_column(default=0)  # 0 the first pass over the tiers, 1 a repeat
     step: Mapped[int] = mapped_column(default=0)
@@ -100,9 +101,7 @@ class AlertEvent(Base):
     __tablename__ = "alert_events"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    alert_id: Mapped[int] = mapped_column(
-        ForeignKey("alerts.id", ondelete="CASCADE"), index=True
-    )
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # opened, paged, escalated, repeated, delivered, not_delivered, acked, closed,
     # unanswered, notified, nobody_on_call

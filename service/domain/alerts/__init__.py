@@ -1,1 +1,14 @@
-"""Rapid response: alerts, pages, reply codes, escalation (ALERT, REPORT, nA/nC/nE, ONCALL)."""
+"""Rapid response: alerts, pages, reply codes, escalation (ALERT, REPORT, nA/nC/nE, ONCALL).
+
+Importing the package hooks the alert engine into the sending core: pages for
+a closed alert (or to someone gone off call) are skipped at claim time, and a
+status callback that moves a page's ledger row settles the page's outcome.
+"""
+
+from service.domain import delivery, sending
+from service.domain.alerts import outcomes
+
+if outcomes.skip_closed_or_off_call not in sending.SKIP_CHECKS:
+    sending.SKIP_CHECKS.append(outcomes.skip_closed_or_off_call)
+if outcomes.on_ledger_status not in delivery.LISTENERS:
+    delivery.LISTENERS.append(outcomes.on_ledger_status)

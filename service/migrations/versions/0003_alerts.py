@@ -25,6 +25,7 @@ def upgrade() -> None:
         sa.Column("opened_by_id", sa.Integer(), nullable=True),
         sa.Column("reporter_hash", sa.String(length=64), nullable=True),
         sa.Column("reporter_enc", sa.LargeBinary(), nullable=True),
+        sa.Column("reporter_language", sa.String(length=2), nullable=True),
         sa.Column("tier", sa.Integer(), nullable=False),
         sa.Column("cycle", sa.Integer(), nullable=False),
         sa.Column("step", sa.Integer(), nullable=False),
@@ -60,9 +61,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("alerts", schema=None) as batch_op:
         batch_op.create_index("ix_alerts_next_escalation_at", ["next_escalation_at"])
-        batch_op.create_index(
-            "ix_alerts_reporter_hash_created_at", ["reporter_hash", "created_at"]
-        )
+        batch_op.create_index("ix_alerts_reporter_hash_created_at", ["reporter_hash", "created_at"])
 
     op.create_table(
         "alert_texts",
