@@ -102,24 +102,20 @@ def plan_batch(session: Session, broadcast_id: int, token: str, now: datetime) -
         bounds = [cursor, *ids[CHUNK_SIZE - 1 :: CHUNK_SIZE]]
         if bounds[-1] != ids[-1]:
             bounds.append(ids[-1])
-        chunk_ids = list(
-            session.scalars(
-                postgresql.insert(BroadcastChunk).returning(BroadcastChunk.id)
-                if _is_postgres(session)
-                else sqlite.insert(BroadcastChunk).returning(BroadcastChunk.id),
-                [
-                    {
-                        "broadcast_id": broadcast_id,
-                        "after_id": after,
-                        "through_id": through,
-                        "state": "pending",
-                        "attempt": 0,
-                        "created_at": now,
-                    }
-                    for after, through in zip(bounds, bounds[1:], strict=False)
-                ],
+        chunks = [
+            BroadcastChunk(
+                broadcast_id=broadcast_id,
+                after_id=after,
+                through_id=through,
+                state="pending",
+                attempt=0,
+                created_at=now,
             )
-        )
+            for after, through in zip(bounds, bounds[1:], strict=False)
+        ]
+        session.add_all(chunks)
+        session.flush()
+        chunk_ids = [chunk.id for chunk in chunks]
     done = len(ids) < PLAN_BATCH
     session.execute(
         update(Broadcast)
@@ -394,7 +390,10 @@ def record_batch(
         # A dead-worker takeover may have reported it unknown meanwhile: we know better.
         session.connection().execute(
             update(_LEDGER)
-            .where(_LEDGER.c.id == bindparam("b_id"), _LEDGER.c.status.in_(("claimed", "unknown")))
+            .where(
+                _LEDGER.c.id == bindparam("b_id"),
+                or_(_LEDGER.c.status == "claimed", _LEDGER.c.status == "unknown"),
+            )
             .values(status="sent", provider_sid=bindparam("b_sid"), sent_at=now, updated_at=now),
             [{"b_id": o.text.message_id, "b_sid": o.provider_sid} for o in sent],
         )

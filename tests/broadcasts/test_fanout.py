@@ -1,0 +1,254 @@
+"""The fan-out engine in one process: planning, chunk leases, batch claim/record, the sender
+against the real twilio-python client and the local Twilio server."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select, update
+
+from service.domain.broadcasts import control, fanout, preview
+from service.domain.broadcasts.sender import Sender, advance
+from service.domain.sending import Unpaced
+from service.gateway.build import build_gateway
+from service.models import OutboundMessage, Subscriber, utcnow
+from service.models.broadcasts import Broadcast, BroadcastChunk
+
+
+@pytest.fixture
+def small_batches(monkeypatch):  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(fanout, "PLAN_BATCH", 7)
+    monkeypatch.setattr(fanout, "CHUNK_SIZE", 3)
+
+
+def confirmed(runtime, organizer, body="Rally at noon", **kwargs) -> int:  # type: ignore[no-untyped-def]
+    with runtime.database.session() as session:
+        person = session.merge(organizer)
+        result = preview.create(
+            session, runtime.vault, runtime.config, person, "bcast", body, utcnow(), **kwargs
+        )
+        preview.schedule(session, result.broadcast, runtime.config, utcnow())
+        return result.broadcast.id
+
+
+def plan(runtime, broadcast_id) -> list[int]:  # type: ignore[no-untyped-def]
+    chunks: list[int] = []
+    state = advance(runtime.database, broadcast_id, chunks.extend, lambda at: None)
+    assert state == "sending"
+    return chunks
+
+
+def ledger(runtime, broadcast_id):  # type: ignore[no-untyped-def]
+    with runtime.database.session() as session:
+        return session.scalars(
+            select(OutboundMessage).where(OutboundMessage.broadcast_id == broadcast_id)
+        ).all()
+
+
+@pytest.fixture
+def sender(twilio_config, runtime):  # type: ignore[no-untyped-def]
+    made = Sender(
+        runtime.database, runtime.vault, Unpaced(), lambda: build_gateway(twilio_config), threads=4
+    )
+    yield made
+    made.close()
+
+
+def test_planning_writes_one_row_per_recipient_in_chunks(runtime, organizer, seed, small_batches):
+    seed(20)
+    with runtime.database.session() as session:
+        session.execute(update(Subscriber).where(Subscriber.id % 5 == 0).values(status="opted_out"))
+    broadcast_id = confirmed(runtime, organizer)
+    chunk_ids = plan(runtime, broadcast_id)
+    rows = ledger(runtime, broadcast_id)
+    assert len(rows) == 16 and len({r.subscriber_id for r in rows}) == 16
+    assert all(r.status == "queued" and r.purpose == "broadcast" for r in rows)
+    with runtime.database.session() as session:
+        chunks = session.scalars(select(BroadcastChunk).order_by(BroadcastChunk.after_id)).all()
+        assert [c.id for c in chunks] == sorted(chunk_ids)
+        # Contiguous, non-overlapping ranges covering every planned subscriber.
+        assert all(a.through_id == b.after_id for a, b in zip(chunks, chunks[1:], strict=False))
+        assert chunks[0].after_id == 0 and chunks[-1].through_id == max(
+            r.subscriber_id for r in rows
+        )
+        broadcast = session.get(Broadcast, broadcast_id)
+        assert broadcast.planning_done and broadcast.lease_token is None
+    # Planning again (a retried job) adds nothing.
+    assert advance(runtime.database, broadcast_id, lambda ids: None, lambda at: None) == "sending"
+    assert len(ledger(runtime, broadcast_id)) == 16
+
+
+def test_planning_resumes_from_its_cursor_and_never_duplicates(
+    runtime, organizer, seed, small_batches
+):
+    seed(10)
+    broadcast_id = confirmed(runtime, organizer)
+    now = utcnow()
+    with runtime.database.session() as session:
+        fanout.start_if_due(session, broadcast_id, now)
+    with runtime.database.session() as session:
+        assert fanout.plan_batch(session, broadcast_id, "dead-worker", now).chunk_ids
+    # The planner died: another cannot plan while the lease holds, and can after it lapses.
+    with runtime.database.session() as session:
+        assert fanout.plan_batch(session, broadcast_id, "other", now) is None
+    later = now + fanout.PLANNING_LEASE + timedelta(seconds=1)
+    with runtime.database.session() as session:
+        step = fanout.plan_batch(session, broadcast_id, "other", later)
+        assert step is not None and step.done
+    rows = ledger(runtime, broadcast_id)
+    assert len(rows) == 10 and len({r.subscriber_id for r in rows}) == 10
+
+
+def test_sender_delivers_each_text_once_with_validity_and_language(
+    runtime, organizer, seed, sender, fake_twilio
+):
+    english = seed(5)
+    spanish = seed(3, language="es", start=50)
+    broadcast_id = confirmed(
+        runtime, organizer, body="Rally at noon", translations={"es": "Marcha al mediodía"}
+    )
+    for chunk_id in plan(runtime, broadcast_id):
+        report = sender.run_chunk(chunk_id)
+        assert report is not None and report.done
+    sent = fake_twilio.messages()
+    assert Counter(m["to"] for m in sent) == Counter(english + spanish)
+    bodies = {m["to"]: m["body"] for m in sent}
+    assert {bodies[n] for n in english} == {"Rally at noon"}
+    assert {bodies[n] for n in spanish} == {"Marcha al mediodía"}
+    assert {str(m["validity_period"]) for m in sent} == {"14400"}
+    assert {r.status for r in ledger(runtime, broadcast_id)} <= {"sent", "delivered"}
+    with runtime.database.session() as session:
+        assert session.get(Broadcast, broadcast_id).state == "done"
+    # A chunk job run again sends nothing more.
+    assert sender.run_chunk(plan_chunks(runtime)[0]) is None
+    assert len(fake_twilio.messages()) == 8
+
+
+def plan_chunks(runtime) -> list[int]:  # type: ignore[no-untyped-def]
+    with runtime.database.session() as session:
+        return list(session.scalars(select(BroadcastChunk.id)))
+
+
+def test_opt_out_after_planning_is_skipped(runtime, organizer, seed, sender, fake_twilio):
+    phones = seed(4)
+    broadcast_id = confirmed(runtime, organizer)
+    chunk_ids = plan(runtime, broadcast_id)
+    with runtime.database.session() as session:
+        session.execute(
+            update(Subscriber)
+            .where(Subscriber.phone_hash == runtime.vault.lookup_hash(phones[1]))
+            .values(status="opted_out")
+        )
+    for chunk_id in chunk_ids:
+        sender.run_chunk(chunk_id)
+    assert sorted(m["to"] for m in fake_twilio.messages()) == sorted(phones[:1] + phones[2:])
+    assert Counter(r.status for r in ledger(runtime, broadcast_id))["skipped"] == 1
+
+
+def test_429_and_500_are_retried_until_each_gets_exactly_one(
+    runtime, organizer, seed, sender, fake_twilio
+):
+    phones = seed(30)
+    fake_twilio.set_faults(every_nth_429=3, error_500_every_nth=7)
+    broadcast_id = confirmed(runtime, organizer)
+    for chunk_id in plan(runtime, broadcast_id):
+        sender.run_chunk(chunk_id)
+    assert Counter(m["to"] for m in fake_twilio.messages()) == Counter(phones)
+    stats = fake_twilio.stats()
+    assert stats["rejected_429"] > 0 and stats["rejected_500"] > 0
+    assert {r.status for r in ledger(runtime, broadcast_id)} <= {"sent", "delivered"}
+
+
+def test_21610_opts_the_subscriber_out_and_other_errors_fail(
+    runtime, organizer, seed, sender, fake_twilio
+):
+    phones = seed(3)
+    fake_twilio.set_faults(errors_for_numbers={phones[0]: 21610, phones[1]: 21408})
+    broadcast_id = confirmed(runtime, organizer)
+    for chunk_id in plan(runtime, broadcast_id):
+        sender.run_chunk(chunk_id)
+    with runtime.database.session() as session:
+        statuses = dict(session.execute(select(Subscriber.phone_hash, Subscriber.status)).all())
+    assert statuses[runtime.vault.lookup_hash(phones[0])] == "opted_out"
+    assert statuses[runtime.vault.lookup_hash(phones[1])] == "active"
+    assert Counter(r.status for r in ledger(runtime, broadcast_id))["failed"] == 2
+    assert [m["to"] for m in fake_twilio.messages()] == [phones[2]]
+
+
+def test_a_dead_workers_claims_become_unknown_and_the_rest_is_sent(
+    runtime, organizer, seed, sender, fake_twilio, small_batches
+):
+    phones = seed(3)
+    broadcast_id = confirmed(runtime, organizer)
+    [chunk_id] = plan(runtime, broadcast_id)
+    now = utcnow()
+    with runtime.database.session() as session:
+        lease = fanout.take_chunk(session, chunk_id, "dead", now)
+    with runtime.database.session() as session:
+        claimed = fanout.claim_batch(session, runtime.vault, lease, 1, now)
+    assert len(claimed.ready) == 1  # ... and the worker is killed before the provider answers
+    with runtime.database.session() as session:
+        session.execute(update(BroadcastChunk).values(lease_until=now - timedelta(seconds=1)))
+    report = sender.run_chunk(chunk_id)
+    assert report.unknown == 1 and report.sent == 2 and report.done
+    assert sorted(m["to"] for m in fake_twilio.messages()) == sorted(phones[1:])
+    with runtime.database.session() as session:
+        summary = control.report(session, broadcast_id)
+    assert summary.count("unknown") == 1 and summary.broadcast.state == "done"
+
+
+def test_a_live_chunk_lease_keeps_a_second_job_out(runtime, organizer, seed, sender):
+    seed(2)
+    broadcast_id = confirmed(runtime, organizer)
+    [chunk_id] = plan(runtime, broadcast_id)
+    with runtime.database.session() as session:
+        assert fanout.take_chunk(session, chunk_id, "alive", utcnow())
+    assert sender.run_chunk(chunk_id) is None
+
+
+def test_abort_skips_what_is_queued_and_sends_nothing_more(
+    runtime, organizer, seed, sender, fake_twilio
+):
+    seed(6)
+    broadcast_id = confirmed(runtime, organizer)
+    chunk_ids = plan(runtime, broadcast_id)
+    with runtime.database.session() as session:
+        result = control.abort(session, utcnow())
+    assert result.broadcast.id == broadcast_id and result.count("skipped") == 6
+    for chunk_id in chunk_ids:
+        sender.run_chunk(chunk_id)
+    assert fake_twilio.messages() == []
+    with runtime.database.session() as session:
+        assert session.scalar(
+            select(func.count()).select_from(BroadcastChunk).where(BroadcastChunk.state == "done")
+        ) == len(chunk_ids)
+
+
+def test_the_sweep_finds_due_broadcasts_and_lapsed_chunks(runtime, organizer, seed):
+    seed(2)
+    broadcast_id = confirmed(runtime, organizer)
+    now = utcnow()
+    with runtime.database.session() as session:
+        assert fanout.stalled(session, now).broadcasts == [broadcast_id]
+    chunk_ids = plan(runtime, broadcast_id)
+    with runtime.database.session() as session:
+        stalled = fanout.stalled(session, now)
+        assert stalled.broadcasts == [] and stalled.chunks == []
+        later = now + fanout.UNLEASED_GRACE + timedelta(seconds=1)
+        assert [c for c, _, _ in fanout.stalled(session, later).chunks] == chunk_ids
+        assert fanout.bump_attempt(session, chunk_ids[0], 0)
+        assert not fanout.bump_attempt(session, chunk_ids[0], 0)
+
+
+def test_a_scheduled_broadcast_waits_for_its_time(runtime, organizer, seed):
+    seed(1)
+    later = utcnow() + timedelta(hours=1)
+    broadcast_id = confirmed(runtime, organizer, requested_at=later)
+    asked: list = []
+    assert advance(runtime.database, broadcast_id, lambda ids: None, asked.append) == "scheduled"
+    assert asked == [later]
+    with runtime.database.session() as session:
+        assert fanout.stalled(session, utcnow()).broadcasts == []
+        assert fanout.stalled(session, later).broadcasts == [broadcast_id]
