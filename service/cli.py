@@ -91,3 +91,7 @@ from service.admin_cli import keyword, people, zone  # noqa: E402
 
 for group in (people, keyword, zone):
     cli.add_command(group)
+
+from service.alerts_cli import alerts  # noqa: E402
+
+cli.add_command(alerts)
