@@ -61,6 +61,8 @@ class Sender:
         self._gateway_factory = gateway_factory
         self._local = threading.local()
         self._pool = ThreadPoolExecutor(threads, thread_name_prefix="bcast-send")
+        rate = getattr(pacer, "rate_per_second", 0)
+        self._spacing = Spacing(1.0 / rate if rate > 0 else 0.0)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
@@ -138,6 +140,10 @@ class Sender:
             return Outcome(text, skipped="released")
         if watch.aborted.is_set():
             return Outcome(text, skipped="aborted")
+        # Built (and warmed) before the token is taken: a thread's first text would
+        # otherwise reach the provider long after its grant and bunch up with later ones.
+        gateway = self.gateway()
+        self._spacing.wait()
         while not self.pacer.acquire(timeout=PACER_POLL):
             if watch.stopped:
                 return Outcome(text, skipped="released" if watch.lost.is_set() else "aborted")
@@ -147,13 +153,41 @@ class Sender:
         if text.subscriber_id in watch.opted_out:
             return Outcome(text, skipped="opted out")
         try:
-            provider_sid = self.gateway().send(text.to, body, validity_period=validity)
+            provider_sid = gateway.send(text.to, body, validity_period=validity)
         except SendError as error:
             return Outcome(text, error=error)
         except Exception as error:  # noqa: BLE001 - a bug after the request may have gone out
             log.exception("unexpected error sending broadcast text %s", text.message_id)
             return Outcome(text, error=SendError(f"unexpected: {error!r}", ambiguous=True))
         return Outcome(text, provider_sid=provider_sid)
+
+
+class Spacing:
+    """At most one token request per `interval` from this process's threads.
+
+    The shared limiter grants a whole window's worth at once when its window is
+    empty, and would keep that burst shape forever (each slot frees one window
+    after it was granted). A burst makes the send threads and the provider queue
+    up, so texts granted together reach the provider spread out, and the spread
+    differs from one window to the next: seen from the carrier, one second then
+    holds more than the rate. Spacing each process's requests at the rate keeps the
+    grants, and so the sends, evenly spread.
+    """
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self._lock = threading.Lock()
+        self._next = 0.0
+
+    def wait(self) -> None:
+        if self.interval <= 0:
+            return
+        with self._lock:
+            now = time.monotonic()
+            start = max(now, self._next)
+            self._next = start + self.interval
+        if start > now:
+            time.sleep(start - now)
 
 
 @dataclass

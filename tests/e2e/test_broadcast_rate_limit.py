@@ -1,0 +1,31 @@
+"""SEND_RATE_PER_SECOND=50 with three workers: no one-second window holds more than 50
+texts at the provider, and the average rate is at least 45 a second."""
+
+from __future__ import annotations
+
+import bisect
+
+from tests.broadcasts.e2e_support import prepare, preview_and_send, wait_until_settled
+
+RATE = 50
+
+
+def test_three_workers_share_the_rate(stack, stack_env, fake_twilio):
+    stack_env["SEND_RATE_PER_SECOND"] = str(RATE)
+    stack.env["SEND_RATE_PER_SECOND"] = str(RATE)
+    prepare(stack, 600)  # twelve seconds at the limit
+    stack.start_web()
+    for _ in range(3):
+        stack.start_worker()
+    stack.start_clock()
+
+    preview_and_send(stack, "BCAST Rally Saturday 10am, Main Street.")
+    fake_twilio.wait_for_messages(600, timeout=40)
+    wait_until_settled(stack, timeout=20)
+
+    times = sorted(m["received_at"] for m in fake_twilio.messages())
+    assert len(times) == 600
+    busiest = max(bisect.bisect_left(times, t + 1.0) - i for i, t in enumerate(times))
+    assert busiest <= RATE, f"{busiest} texts in one second"
+    average = (len(times) - 1) / (times[-1] - times[0])
+    assert average >= 0.9 * RATE, f"average {average:.1f}/s"

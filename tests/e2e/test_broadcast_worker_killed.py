@@ -1,0 +1,46 @@
+"""Kill -9 the only worker in the middle of a 2,000-recipient broadcast, start another: no
+recipient gets two texts, and every recipient gets one or is reported unknown (a handful)."""
+
+from __future__ import annotations
+
+from tests.broadcasts.e2e_support import (
+    ORGANIZER,
+    numbers_with_status,
+    per_number,
+    prepare,
+    preview_and_send,
+    wait_until_settled,
+)
+
+# A worker's claimed-but-unrecorded group is at most two texts per send thread.
+MOST_UNKNOWN = 2 * 8
+
+
+def test_a_killed_worker_loses_nothing_and_sends_nothing_twice(stack, stack_env, fake_twilio):
+    stack_env["SEND_RATE_PER_SECOND"] = "200"  # about ten seconds of sending
+    stack.env["SEND_RATE_PER_SECOND"] = "200"
+    phones = prepare(stack, 2000)
+    stack.start_web()
+    worker = stack.start_worker()
+    stack.start_clock()
+
+    preview_and_send(stack, "BCAST The kitchen tent needs volunteers tonight.")
+    fake_twilio.wait_for_messages(400, timeout=30)
+    stack.kill(worker)  # SIGKILL: no cleanup, a claimed group left behind
+    at_kill = len(fake_twilio.messages())
+    assert at_kill < 2000, "the broadcast finished before the kill; slow it down"
+    stack.start_worker()
+
+    summary = wait_until_settled(stack, timeout=50)
+    counts = per_number(fake_twilio.messages())
+    assert max(counts.values()) == 1, [n for n, c in counts.items() if c > 1][:5]
+    unknown = summary.get("unknown", 0)
+    assert summary["state"] == "done", summary
+    assert set(counts) <= set(phones)
+    # Everyone got their text, or is reported unknown (which may have arrived or not).
+    missing = set(phones) - set(counts)
+    assert missing <= numbers_with_status(stack, "unknown"), summary
+    assert unknown <= MOST_UNKNOWN, summary
+    status = stack.text(ORGANIZER, "STATUS")
+    if unknown:
+        assert f"{unknown} unknown" in status, status
