@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from tests.broadcasts.e2e_support import ORGANIZER, prepare, preview_and_send, wait_until_settled
 
 
-def test_abort_stops_a_broadcast_in_flight(stack, stack_env, fake_twilio):
-    stack_env["SEND_RATE_PER_SECOND"] = "100"
-    stack.env["SEND_RATE_PER_SECOND"] = "100"
+@pytest.fixture
+def stack_env(stack_env):  # type: ignore[no-untyped-def]
+    return {**stack_env, "SEND_RATE_PER_SECOND": "100"}
+
+
+def test_abort_stops_a_broadcast_in_flight(stack, fake_twilio):
     prepare(stack, 2000)  # twenty seconds of sending if nobody stops it
     stack.start_web()
     stack.start_worker()

@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from tests.broadcasts.e2e_support import per_number, prepare, preview_and_send, wait_until_settled
 
 
-def test_stop_during_a_broadcast_wins(stack, stack_env, fake_twilio):
-    stack_env["SEND_RATE_PER_SECOND"] = "60"
-    stack.env["SEND_RATE_PER_SECOND"] = "60"
+@pytest.fixture
+def stack_env(stack_env):  # type: ignore[no-untyped-def]
+    return {**stack_env, "SEND_RATE_PER_SECOND": "60"}
+
+
+def test_stop_during_a_broadcast_wins(stack, fake_twilio):
     phones = prepare(stack, 360)  # about six seconds of sending
     stack.start_web()
     stack.start_worker()
