@@ -14,7 +14,7 @@ import click
 from service.config import Config
 from service.database import Database
 from service.queues import PRIORITY
-from service.redis_connection import embedded_redis_url
+from service.redis_connection import embedded_redis_url, stop_embedded
 
 
 def processes(config: Config, port: int, redis_url: str) -> dict[str, list[str]]:
@@ -62,6 +62,8 @@ def run(config: Config, port: int) -> None:
         PUBLIC_BASE_URL=os.environ.get("PUBLIC_BASE_URL") or f"http://127.0.0.1:{port}",
         PYTHONUNBUFFERED="1",
     )
+    # SIGTERM (a supervisor, `timeout`) must stop the children too, like Ctrl-C does.
+    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     children = _start(processes(config, port, redis_url), env)
     click.echo(
         f"rallyline is up on http://127.0.0.1:{port} "
@@ -78,6 +80,11 @@ def run(config: Config, port: int) -> None:
         click.echo("\nstopping...")
     finally:
         _stop(children)
+        stop_embedded()
+
+
+def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _start(

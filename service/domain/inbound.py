@@ -41,15 +41,16 @@ class Outcome:
 
 
 def receive(database: Database, vault: Vault, config: Config, text: InboundText) -> Outcome:
-    """Handle one inbound text exactly once; the transaction is committed on return."""
+    """Handle one inbound text exactly once; the transaction is committed on return.
+
+    The record is inserted last, in the same transaction as everything the command
+    changed: of two concurrent deliveries of one MessageSid, the second fails on the
+    unique MessageSid as it commits, rolls all its changes back and replays the first.
+    """
     try:
         with database.session() as session:
-            stored = _stored(session, text.message_sid, vault)
-            if stored is not None:
-                return stored
             return _handle(session, vault, config, text)
     except IntegrityError:
-        # The same MessageSid committed concurrently by another request: replay it.
         with database.session() as session:
             stored = _stored(session, text.message_sid, vault)
             if stored is None:
@@ -58,17 +59,11 @@ def receive(database: Database, vault: Vault, config: Config, text: InboundText)
 
 
 def _handle(session: Session, vault: Vault, config: Config, text: InboundText) -> Outcome:
+    # A retry is the common duplicate: answer it before doing any work.
+    stored = _stored(session, text.message_sid, vault)
+    if stored is not None:
+        return stored
     phone_hash = vault.lookup_hash(text.phone)
-    record = InboundMessage(
-        message_sid=text.message_sid,
-        phone_hash=phone_hash,
-        body_enc=vault.encrypt(text.body),
-        command="other",
-        received_at=text.received_at,
-    )
-    session.add(record)
-    # Claim the MessageSid first: a concurrent duplicate waits here, then fails.
-    session.flush()
     person = session.scalar(select(Person).where(Person.phone_hash == phone_hash))
     ctx = SmsContext(
         session=session,
@@ -81,16 +76,24 @@ def _handle(session: Session, vault: Vault, config: Config, text: InboundText) -
         now=text.received_at,
         person=person,
     )
-    command = parse(text.body, keywords.campaign_words(session))
+    command = parse(text.body, is_campaign_keyword=lambda word: keywords.exists(session, word))
     handler = handler_for(command, person)
     if handler is None:
         command = Command("other", command.word, arg=text.body)
         handler = supporters.other
-    record.command = command.name
     reply = handler(ctx, command)
     subscriber = ctx.subscriber
-    record.subscriber_id = subscriber.id if subscriber else None
-    record.reply_enc = vault.encrypt(reply) if reply else None
+    session.add(
+        InboundMessage(
+            message_sid=text.message_sid,
+            phone_hash=phone_hash,
+            subscriber_id=subscriber.id if subscriber else None,
+            body_enc=vault.encrypt(text.body) if ctx.keep_body else None,
+            command=command.name,
+            reply_enc=vault.encrypt(reply) if reply else None,
+            received_at=text.received_at,
+        )
+    )
     return Outcome(reply=reply, command=command.name, effects=tuple(ctx.effects))
 
 

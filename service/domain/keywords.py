@@ -53,5 +53,5 @@ def add_keyword(session: Session, word: str, list_name: str, language: str = "en
     return keyword
 
 
-def campaign_words(session: Session) -> frozenset[str]:
-    return frozenset(session.scalars(select(Keyword.word)))
+def exists(session: Session, word: str) -> bool:
+    return session.get(Keyword, word) is not None

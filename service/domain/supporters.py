@@ -18,13 +18,14 @@ from service.models import (
     OutboundMessage,
     Subscriber,
 )
+from service.sms.parser import JOIN as JOIN_WORDS
 from service.sms.parser import Command
 
 AUTO_REPLY_EVERY = timedelta(days=1)
 
 
 def join(ctx: SmsContext, command: Command) -> str:
-    keyword = ctx.session.get(Keyword, command.word)
+    keyword = None if command.word in JOIN_WORDS else ctx.session.get(Keyword, command.word)
     if keyword is not None:
         campaign = ctx.session.get(CampaignList, keyword.list_id)
         language = keyword.language
@@ -32,11 +33,11 @@ def join(ctx: SmsContext, command: Command) -> str:
         campaign = keywords.get_or_create_list(ctx.session, ctx.config.org_name)
         language = command.language or "en"
     subscriber = ctx.subscriber_or_create()
-    was_active = subscriber.status == "active" and subscriber.forgotten_at is None
-    already = was_active and ctx.session.get(Membership, (subscriber.id, campaign.id)) is not None
+    membership = ctx.session.get(Membership, (subscriber.id, campaign.id))
+    already = membership is not None and subscriber.status == "active"
     subscriber.language = language
     _opt_in(ctx, subscriber, command.word, campaign.id)
-    if ctx.session.get(Membership, (subscriber.id, campaign.id)) is None:
+    if membership is None:
         ctx.session.add(
             Membership(subscriber_id=subscriber.id, list_id=campaign.id, joined_at=ctx.now)
         )
@@ -118,6 +119,7 @@ def forget(ctx: SmsContext, command: Command) -> str | None:
     subscriber.zone_id = None
     subscriber.language = "en"
     subscriber.forgotten_at = ctx.now
+    ctx.keep_body = False
     _opt_out(ctx, subscriber, command.word)
     return None if already_forgotten else ctx.reply("forgotten", language=language)
 

