@@ -31,10 +31,43 @@ def assign_many(
     for row in session.scalars(select(ReplyCode).where(ReplyCode.person_id.in_(person_ids))):
         held[row.person_id][row.number] = row
     codes: dict[int, int] = {}
+    fresh: dict[int, int] = {}  # person -> a number they never held: one bulk INSERT
     for person_id in person_ids:
         mine = [n for n, row in held[person_id].items() if row.alert_id == alert_id]
-        codes[person_id] = mine[0] if mine else _take(session, person_id, alert_id, now, held)
+        if mine:
+            codes[person_id] = mine[0]
+        elif (number := _lowest_free(held[person_id], now)) <= MAX_CODE and number not in held[
+            person_id
+        ]:
+            fresh[person_id] = number
+        else:
+            codes[person_id] = _take(session, person_id, alert_id, now, held)
+    if fresh:
+        try:
+            with session.begin_nested():
+                session.execute(
+                    insert(ReplyCode),
+                    [
+                        {"person_id": p, "number": n, "alert_id": alert_id, "assigned_at": now}
+                        for p, n in fresh.items()
+                    ],
+                )
+            codes.update(fresh)
+        except IntegrityError:
+            # Another alert paged one of them at the same moment: one by one instead.
+            for person_id in fresh:
+                codes[person_id] = _take(session, person_id, alert_id, now, held)
     return codes
+
+
+def _lowest_free(rows: dict[int, ReplyCode], now: datetime) -> int:
+    """The lowest number not held (or held by an alert closed longer than the cooldown)."""
+    cutoff = now - COOLDOWN
+    for number in range(1, MAX_CODE + 1):
+        row = rows.get(number)
+        if row is None or (row.released_at is not None and row.released_at <= cutoff):
+            return number
+    return MAX_CODE + 1
 
 
 def _take(

@@ -12,12 +12,18 @@ from service.models.people import ROLES
 from service.queues import ALERTS
 from service.sms.parser import Command
 
-SEND_JOB = "workers.alerts.send_alert_text"
+SEND_JOB = "workers.alerts.send_alert_text"  # one text (re-drives)
+SEND_BATCH_JOB = "workers.alerts.send_alert_texts"  # a few texts at once, one thread each
+BATCH = 10
 
 
 def send_effects(message_ids: list[int]) -> list[Effect]:
-    """One job per text on the `alerts` queue, which workers serve before broadcasts."""
-    return [Effect(ALERTS, SEND_JOB, (mid,), job_id=f"alert-text-{mid}") for mid in message_ids]
+    """Jobs on the `alerts` queue (served before broadcasts), BATCH texts each: several
+    workers share a tier's pages, and each sends its share in parallel."""
+    return [
+        Effect(ALERTS, SEND_BATCH_JOB, (chunk,), job_id=f"alert-texts-{chunk[0]}")
+        for chunk in (message_ids[i : i + BATCH] for i in range(0, len(message_ids), BATCH))
+    ]
 
 
 def alert(ctx: SmsContext, command: Command) -> str:

@@ -17,8 +17,8 @@ def test_alert_pages_every_on_call_tier_one_responder_once(phone, crew, redis_co
     assert "Reply 1A to acknowledge, 1C to close, 1E to escalate." in ana
     assert "Reply 1A" in ben
     assert crew.texts(CARLA) == []
-    # One send job per page, on the alerts queue.
-    assert redis_conn.llen("rq:queue:alerts") == 2
+    # The pages go out together: one send job (up to 10 pages), on the alerts queue.
+    assert redis_conn.llen("rq:queue:alerts") == 1
     assert crew.alert().next_escalation_at is not None
 
 
