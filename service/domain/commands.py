@@ -6,7 +6,6 @@ from collections.abc import Callable
 
 from service.domain import supporters
 from service.domain.context import SmsContext
-from service.models import Person
 from service.sms.parser import Command
 
 Handler = Callable[[SmsContext, Command], "str | None"]
@@ -32,13 +31,13 @@ def all_commands() -> CommandTable:
     return {**SUPPORTER_COMMANDS, **BROADCAST_COMMANDS, **ALERT_COMMANDS}
 
 
-def handler_for(command: Command, person: Person | None) -> Handler | None:
+def handler_for(command: Command, ctx: SmsContext) -> Handler | None:
     """The handler, or None when the sender may not use it (they get supporter behaviour,
     never an error that reveals the command exists)."""
     entry = all_commands().get(command.name)
     if entry is None:
         return None
     roles, handler = entry
-    if roles is not None and (person is None or person.role not in roles):
+    if roles is not None and (ctx.person is None or ctx.person.role not in roles):
         return None
     return handler

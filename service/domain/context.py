@@ -38,11 +38,22 @@ class SmsContext:
     phone_hash: str
     body: str
     now: datetime
-    person: Person | None = None
     effects: list[Effect] = field(default_factory=list)
     keep_body: bool = True  # FORGET: not even the text that asked for it is kept
     _subscriber: Subscriber | None = None
     _looked_up: bool = False
+    _person: Person | None = None
+    _person_looked_up: bool = False
+
+    @property
+    def person(self) -> Person | None:
+        """The registered person texting, if any (looked up only when a command needs it)."""
+        if not self._person_looked_up:
+            self._person = self.session.scalar(
+                select(Person).where(Person.phone_hash == self.phone_hash)
+            )
+            self._person_looked_up = True
+        return self._person
 
     @property
     def subscriber(self) -> Subscriber | None:

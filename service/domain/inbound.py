@@ -19,9 +19,11 @@ from service.database import Database
 from service.domain import keywords, supporters
 from service.domain.commands import handler_for
 from service.domain.context import Effect, SmsContext
-from service.models import InboundMessage, Person, utcnow
+from service.models import InboundMessage, utcnow
 from service.sms.parser import Command, parse
 from service.vault import Vault
+
+ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -47,24 +49,26 @@ def receive(database: Database, vault: Vault, config: Config, text: InboundText)
     changed: of two concurrent deliveries of one MessageSid, the second fails on the
     unique MessageSid as it commits, rolls all its changes back and replays the first.
     """
-    try:
-        with database.session() as session:
-            return _handle(session, vault, config, text)
-    except IntegrityError:
-        with database.session() as session:
-            stored = _stored(session, text.message_sid, vault)
-            if stored is None:
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            with database.session() as session:
+                return _handle(session, vault, config, text)
+        except IntegrityError:
+            with database.session() as session:
+                stored = _stored(session, text.message_sid, vault)
+            if stored is not None:
+                return stored
+            # Another text from the same new number created the same row at the same
+            # moment: run again, now that it exists.
+            if attempt == ATTEMPTS:
                 raise
-            return stored
+    raise AssertionError("unreachable")
 
 
 def _handle(session: Session, vault: Vault, config: Config, text: InboundText) -> Outcome:
-    # A retry is the common duplicate: answer it before doing any work.
-    stored = _stored(session, text.message_sid, vault)
-    if stored is not None:
-        return stored
+    # No look-up of the MessageSid first: retries are rare, and the unique insert at the
+    # end catches them (and concurrent duplicates) at no cost to every other text.
     phone_hash = vault.lookup_hash(text.phone)
-    person = session.scalar(select(Person).where(Person.phone_hash == phone_hash))
     ctx = SmsContext(
         session=session,
         vault=vault,
@@ -74,15 +78,15 @@ def _handle(session: Session, vault: Vault, config: Config, text: InboundText) -
         phone_hash=phone_hash,
         body=text.body,
         now=text.received_at,
-        person=person,
     )
     command = parse(text.body, is_campaign_keyword=lambda word: keywords.exists(session, word))
-    handler = handler_for(command, person)
+    handler = handler_for(command, ctx)
     if handler is None:
         command = Command("other", command.word, arg=text.body)
         handler = supporters.other
     reply = handler(ctx, command)
     subscriber = ctx.subscriber
+    # Flushed here, not at commit, so a duplicate is caught inside receive()'s try.
     session.add(
         InboundMessage(
             message_sid=text.message_sid,
@@ -94,6 +98,7 @@ def _handle(session: Session, vault: Vault, config: Config, text: InboundText) -
             received_at=text.received_at,
         )
     )
+    session.flush()
     return Outcome(reply=reply, command=command.name, effects=tuple(ctx.effects))
 
 

@@ -176,3 +176,33 @@ def test_database_down_answers_503_not_500(config):
     assert response.status_code == 503
     assert response.headers["Retry-After"]
     assert b"database unavailable" in response.data
+
+
+def test_concurrent_deliveries_of_one_text_have_one_effect(app, session):
+    """Twilio's retry can overlap the original: both answer the same, one record, one effect."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    data = form(Body="JOIN")
+
+    def deliver(_: int) -> bytes:
+        response = post_signed(app.test_client(), data)
+        assert response.status_code == 200
+        return response.data
+
+    with ThreadPoolExecutor(4) as pool:
+        answers = set(pool.map(deliver, range(8)))
+    assert len(answers) == 1 and b"you joined" in answers.pop()
+    assert count(session, InboundMessage) == 1 and count(session, Subscriber) == 1
+
+
+def test_two_first_texts_from_one_new_number_at_once_both_count(app, session):
+    from concurrent.futures import ThreadPoolExecutor
+
+    bodies = ["JOIN", "hello there", "ZONE 19104", "HELP"]
+
+    def deliver(body: str) -> int:
+        return post_signed(app.test_client(), form(Body=body, From="+12155550199")).status_code
+
+    with ThreadPoolExecutor(4) as pool:
+        assert list(pool.map(deliver, bodies)) == [200] * 4
+    assert count(session, InboundMessage) == 4 and count(session, Subscriber) == 1
