@@ -7,6 +7,7 @@ share one way of reaching the database, Redis, the queues and the gateway.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -17,6 +18,7 @@ from service.config import Config
 from service.database import Database
 from service.domain.context import Effect
 from service.gateway import SmsGateway, build_gateway
+from service.models import utcnow
 from service.queues import Queues
 from service.redis_connection import connect, embedded_redis_url
 from service.vault import Vault
@@ -67,6 +69,13 @@ class Runtime:
             self.database.dispose()
         if "redis" in self.__dict__:
             self.redis.connection_pool.disconnect()
+
+    def hand_over(self, outbox_ids: Iterable[int]) -> int:
+        """Give committed outbox entries to RQ; what Redis refuses waits for the sweep."""
+        from service.domain import outbox
+
+        with self.database.session() as session:
+            return outbox.hand_over(session, list(outbox_ids), self.enqueue, utcnow())
 
     def enqueue(self, effect: Effect) -> bool:
         """Hand an effect to RQ. A failure is logged, not raised: the sweep re-drives it."""

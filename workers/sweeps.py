@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from service.domain import sending
+from service.domain import outbox, sending
 from service.domain.context import Effect
 from service.models import utcnow
 from service.queues import DEFAULT
@@ -40,3 +40,15 @@ def sweep_sends() -> dict[str, int]:
     if abandoned or stale:
         log.info("sweep: %d claims marked unknown, %d notices re-driven", abandoned, len(stale))
     return {"unknown": abandoned, "redriven": len(stale)}
+
+
+def drain_outbox() -> int:
+    """Hand RQ the follow-up work the web process could not (Redis was down)."""
+    rt = current()
+    with rt.database.session() as session:
+        waiting = outbox.waiting(session, utcnow())
+    if not waiting:
+        return 0
+    handed = rt.hand_over(waiting)
+    log.info("outbox: %d of %d waiting entries handed to RQ", handed, len(waiting))
+    return handed

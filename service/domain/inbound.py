@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 
 from service.config import Config
 from service.database import Database
-from service.domain import keywords, supporters
+from service.domain import keywords, outbox, supporters
 from service.domain.commands import handler_for
-from service.domain.context import Effect, SmsContext
+from service.domain.context import SmsContext
 from service.models import InboundMessage, utcnow
 from service.sms.parser import Command, parse
 from service.vault import Vault
@@ -39,7 +39,7 @@ class Outcome:
     reply: str | None
     command: str
     duplicate: bool = False
-    effects: tuple[Effect, ...] = ()
+    outbox_ids: tuple[int, ...] = ()  # follow-up work, to hand to RQ after the commit
 
 
 def receive(database: Database, vault: Vault, config: Config, text: InboundText) -> Outcome:
@@ -99,7 +99,8 @@ def _handle(session: Session, vault: Vault, config: Config, text: InboundText) -
         )
     )
     session.flush()
-    return Outcome(reply=reply, command=command.name, effects=tuple(ctx.effects))
+    outbox_ids = outbox.defer(session, ctx.effects, text.received_at)
+    return Outcome(reply=reply, command=command.name, outbox_ids=tuple(outbox_ids))
 
 
 def _stored(session: Session, message_sid: str, vault: Vault) -> Outcome | None:

@@ -13,6 +13,7 @@ from service.models.audience import (
 from service.models.base import Base, utcnow
 from service.models.broadcasts import Broadcast, BroadcastChunk, Rsvp  # noqa: F401
 from service.models.messages import InboundMessage, OutboundMessage, StatusEvent
+from service.models.outbox import OutboxEntry
 from service.models.people import Person
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "Keyword",
     "Membership",
     "OutboundMessage",
+    "OutboxEntry",
     "Person",
     "StatusEvent",
     "Subscriber",

@@ -44,8 +44,8 @@ def sms() -> Response:
         rt.config,
         inbound.InboundText(form["MessageSid"], form["From"], form["Body"]),
     )
-    for effect in outcome.effects:
-        rt.enqueue(effect)
+    if outcome.outbox_ids:
+        rt.hand_over(outcome.outbox_ids)
     twiml = MessagingResponse()
     if outcome.reply:
         twiml.message(outcome.reply)
