@@ -5,7 +5,7 @@ from rq import cron
 from service.queues import ALERTS, DEFAULT
 from workers.alerts import sweep_escalations
 from workers.broadcasts import sweep_broadcasts
-from workers.sweeps import drain_outbox, sweep_sends
+from workers.sweeps import apply_retention, drain_outbox, sweep_sends
 
 cron.register(sweep_sends, DEFAULT, interval=10, job_timeout=60)
 # Escalation timers live in the database; this pass is what makes them fire on time.
@@ -14,3 +14,5 @@ cron.register(sweep_escalations, ALERTS, interval=1, job_timeout=30, result_ttl=
 cron.register(sweep_broadcasts, DEFAULT, interval=5, job_timeout=60, result_ttl=30)
 # Follow-up work written while Redis was down.
 cron.register(drain_outbox, DEFAULT, interval=5, job_timeout=60, result_ttl=30)
+# Bodies past RETENTION_DAYS, expired confirmation codes.
+cron.register(apply_retention, DEFAULT, interval=3600, job_timeout=600, result_ttl=3600)

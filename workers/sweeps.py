@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from service.domain import outbox, sending
+from service.domain import outbox, retention, sending
 from service.domain.context import Effect
 from service.models import utcnow
 from service.queues import DEFAULT
@@ -52,3 +52,12 @@ def drain_outbox() -> int:
     handed = rt.hand_over(waiting)
     log.info("outbox: %d of %d waiting entries handed to RQ", handed, len(waiting))
     return handed
+
+
+def apply_retention() -> dict[str, int]:
+    """Delete bodies older than RETENTION_DAYS and expired one-time codes."""
+    rt = current()
+    with rt.database.session() as session:
+        purged = retention.purge(session, utcnow(), rt.config.retention_days)
+    log.info("retention: %s", purged)
+    return purged
