@@ -95,3 +95,7 @@ for group in (people, keyword, zone):
 from service.alerts_cli import alerts  # noqa: E402
 
 cli.add_command(alerts)
+
+from service.token_cli import token  # noqa: E402
+
+cli.add_command(token)

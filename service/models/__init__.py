@@ -1,6 +1,7 @@
 """All tables. Importing this module registers every model on ``Base.metadata``."""
 
 from service.models.alerts import Alert, AlertEvent, AlertText, ReplyCode  # noqa: F401
+from service.models.api import ApiToken, AuditEntry, IdempotencyKey  # noqa: F401
 from service.models.audience import (
     CampaignList,
     ConsentEvent,

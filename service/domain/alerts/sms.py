@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from service.domain import zones
+from service.domain import audit, zones
 from service.domain.alerts import escalation, reply_codes, reporting, responses
 from service.domain.alerts.paging import zone_suffix
 from service.domain.alerts.replies import render
@@ -51,6 +51,14 @@ def alert(ctx: SmsContext, command: Command) -> str:
         opened_by=ctx.person,
     )
     ctx.effects.extend(send_effects(step.message_ids))
+    audit.by_text(
+        ctx.session,
+        ctx.person,
+        "alert.open",
+        ctx.now,
+        target=f"alert:{opened.id}",
+        recipients=len(step.paged),
+    )
     return render(
         "alert_opened", org=org, id=opened.id, count=len(step.paged), tier=step.tier, zone=in_zone
     )
@@ -104,6 +112,15 @@ def reply_code(ctx: SmsContext, command: Command) -> str:
     act = {"A": responses.acknowledge, "C": responses.close, "E": responses.escalate}
     answer = act[command.action or "A"](ctx.session, ctx.vault, ctx.config, person, target, ctx.now)
     ctx.effects.extend(send_effects(answer.message_ids))
+    action = {"A": "acknowledge", "C": "close", "E": "escalate"}[command.action or "A"]
+    audit.by_text(
+        ctx.session,
+        person,
+        f"alert.{action}",
+        ctx.now,
+        target=f"alert:{target.alert.id}",
+        recipients=len(answer.message_ids),
+    )
     return answer.reply
 
 

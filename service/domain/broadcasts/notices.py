@@ -28,3 +28,9 @@ def compose(kind: str, text: str, org: str) -> tuple[str, dict[str, str]]:
     bodies = {lang: template.format(org=org, text=text) for lang, template in templates.items()}
     default = bodies.pop("en")
     return default, bodies
+
+
+def compose_for(kind: str, language: str, text: str, org: str) -> str:
+    """The notice of ``kind`` in ``language`` around the organizer's own words in it."""
+    templates = TEMPLATES[kind]
+    return templates.get(language, templates["en"]).format(org=org, text=text)

@@ -14,10 +14,11 @@ from sqlalchemy.orm import Session
 
 from service.config import Config
 from service.domain import zones
-from service.domain.broadcasts import audience
+from service.domain.broadcasts import audience, notices
 from service.domain.broadcasts.errors import Refused
 from service.domain.broadcasts.notices import VALIDITY_SECONDS
 from service.domain.broadcasts.quiet_hours import next_allowed
+from service.errors import NotFound
 from service.models import Person, Zone
 from service.models.broadcasts import Broadcast
 from service.sms.segments import Segments, count_segments, estimate_cost
@@ -112,6 +113,43 @@ def create(
     )
 
 
+def create_notice(
+    session: Session,
+    vault: Vault,
+    config: Config,
+    organizer: Person | None,
+    kind: str,
+    text: str,
+    now: datetime,
+    *,
+    zone: str | None = None,
+    urgent: bool = False,
+    texts: dict[str, str] | None = None,
+    requested_at: datetime | None = None,
+) -> Preview:
+    """A notice of ``kind`` from what the organizer typed, by text (BCAST, MOVE, MEET) or by
+    API: the standard wording in every language, then the preview. ``texts`` gives the
+    organizer's own words for other languages (the API's per-language bodies)."""
+    if kind not in KINDS:
+        raise Refused("invalid", f"kind must be one of {', '.join(KINDS)}", reason="bad kind")
+    default, translations = notices.compose(kind, text, config.org_name)
+    for language, own in (texts or {}).items():
+        translations[language] = notices.compose_for(kind, language, own, config.org_name)
+    return create(
+        session,
+        vault,
+        config,
+        organizer,
+        kind,
+        default,
+        now,
+        zone=zone,
+        translations=translations,
+        urgent=urgent,
+        requested_at=requested_at,
+    )
+
+
 def confirm(
     session: Session, organizer: Person, code: str, config: Config, now: datetime
 ) -> Broadcast:
@@ -128,6 +166,20 @@ def confirm(
     if broadcast is None:
         _count_wrong_code(session, organizer, now)
     assert broadcast is not None
+    return _confirm(session, broadcast, config, now, code)
+
+
+def confirm_by_id(session: Session, broadcast_id: int, config: Config, now: datetime) -> Broadcast:
+    """The API's SEND: the bearer token stands in for the one-time code."""
+    broadcast = session.get(Broadcast, broadcast_id)
+    if broadcast is None:
+        raise NotFound(f"no broadcast #{broadcast_id}")
+    return _confirm(session, broadcast, config, now, broadcast.code or "")
+
+
+def _confirm(
+    session: Session, broadcast: Broadcast, config: Config, now: datetime, code: str
+) -> Broadcast:
     if broadcast.state == "cancelled":
         raise Refused("send_superseded", "that preview was replaced or cancelled", id=broadcast.id)
     if broadcast.state != "preview":

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from service.domain import audit
 from service.domain.broadcasts import control, notices, preview, rsvp
 from service.domain.broadcasts.errors import Refused
 from service.domain.broadcasts.replies import render
@@ -41,6 +42,14 @@ def send(ctx: SmsContext, command: Command) -> str:
         broadcast = preview.confirm(ctx.session, ctx.person, command.arg, ctx.config, ctx.now)
     except Refused as refused:
         return _say(ctx, refused.reply, **refused.values)
+    audit.by_text(
+        ctx.session,
+        ctx.person,
+        "broadcast.confirm",
+        ctx.now,
+        target=f"broadcast:{broadcast.id}",
+        recipients=broadcast.recipients_estimate,
+    )
     ctx.effects.append(
         Effect(
             QUEUE,
@@ -62,6 +71,15 @@ def abort(ctx: SmsContext, command: Command) -> str:
         result = control.abort(ctx.session, ctx.now, int(wanted) if wanted.isdigit() else None)
     except Refused as refused:
         return _say(ctx, refused.reply, **refused.values)
+    audit.by_text(
+        ctx.session,
+        ctx.person,
+        "broadcast.abort",
+        ctx.now,
+        target=f"broadcast:{result.broadcast.id}",
+        recipients=result.sent,
+        detail=f"{result.sent} sent before the stop",
+    )
     return _say(ctx, "aborted", id=result.broadcast.id, sent=result.sent)
 
 
@@ -108,22 +126,29 @@ def _preview(
     text = text.strip()
     if not text:
         return _say(ctx, f"usage_{kind}")
-    default, translations = notices.compose(kind, text, ctx.config.org_name)
+    default, _ = notices.compose(kind, text, ctx.config.org_name)
     try:
-        result = preview.create(
+        result = preview.create_notice(
             ctx.session,
             ctx.vault,
             ctx.config,
             ctx.person,
             kind,
-            default,
+            text,
             ctx.now,
             zone=zone,
-            translations=translations,
             urgent=urgent,
         )
     except Refused as refused:
         return _say(ctx, refused.reply, **refused.values)
+    audit.by_text(
+        ctx.session,
+        ctx.person,
+        f"broadcast.{kind}",
+        ctx.now,
+        target=f"broadcast:{result.broadcast.id}",
+        recipients=result.recipients,
+    )
     when = ""
     if result.starts_at > ctx.now:
         when = f"Quiet hours: it would go out at {_local(ctx, result.starts_at)}. "

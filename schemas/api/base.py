@@ -1,0 +1,66 @@
+"""What every API schema shares: unknown fields rejected, one error shape, keyset pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import RAISE, Schema, fields, validate
+
+from service.domain.pagination import MAX_LIMIT
+
+DEFAULT_LIMIT = 50
+
+
+class ApiSchema(Schema):
+    """A client that sends a field we do not know made a mistake: say so, never drop it."""
+
+    class Meta:
+        unknown = RAISE
+
+
+class OutputSchema(Schema):
+    """A response body. Every field is always present (``null`` when empty)."""
+
+
+class ProblemSchema(OutputSchema):
+    """RFC 9457 problem details, the one shape of every error."""
+
+    type = fields.String(required=True, metadata={"description": "a URI naming the problem"})
+    title = fields.String(required=True)
+    status = fields.Integer(required=True)
+    detail = fields.String(required=True)
+    errors = fields.Dict(
+        keys=fields.String(),
+        values=fields.Raw(),
+        metadata={"description": "per-field messages, as marshmallow gives them"},
+    )
+
+
+class PageQuerySchema(ApiSchema):
+    cursor = fields.String(
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "next_cursor of the previous page"},
+    )
+    limit = fields.Integer(
+        load_default=DEFAULT_LIMIT, validate=validate.Range(min=1, max=MAX_LIMIT)
+    )
+
+
+def page_of(item: type[Schema], name: str) -> type[OutputSchema]:
+    """The page schema of a list: its items and the cursor of the next page (null at the end)."""
+    attributes: dict[str, Any] = {
+        "items": fields.List(fields.Nested(item), required=True),
+        "next_cursor": fields.String(required=True, allow_none=True),
+    }
+    return type(f"{name}Schema", (OutputSchema,), attributes)
+
+
+def text(max_length: int, **kwargs: Any) -> fields.String:
+    """A non-blank string of at most ``max_length`` characters."""
+    return fields.String(
+        validate=[
+            validate.Length(min=1, max=max_length),
+            validate.Regexp(r"\S", error="must not be blank"),
+        ],
+        **kwargs,
+    )
