@@ -6,9 +6,9 @@ import pytest
 from sqlalchemy import select
 
 from service.domain import sending
-from service.domain.context import SmsContext
 from service.gateway.build import build_gateway
 from service.models import OutboundMessage, Subscriber, utcnow
+from tests.support.records import add_subscriber
 
 NUMBER = "+12155550100"
 
@@ -20,17 +20,7 @@ def gateway(twilio_config):  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def subscriber(session, runtime):  # type: ignore[no-untyped-def]
-    ctx = SmsContext(
-        session=session,
-        vault=runtime.vault,
-        config=runtime.config,
-        message_sid="SM0",
-        phone=NUMBER,
-        phone_hash=runtime.vault.lookup_hash(NUMBER),
-        body="",
-        now=utcnow(),
-    )
-    sub = ctx.subscriber_or_create()
+    sub = add_subscriber(session, runtime.vault, NUMBER)
     session.commit()
     return sub
 

@@ -6,9 +6,9 @@ import pytest
 from sqlalchemy import func, select
 
 from service.domain import sending
-from service.domain.context import SmsContext
 from service.models import OutboundMessage, StatusEvent, Subscriber, utcnow
 from tests.support.phone import new_sid, sign
+from tests.support.records import add_subscriber
 
 URL = "https://rallyline.example.org/twilio/status"
 NUMBER = "+12155550100"
@@ -16,17 +16,7 @@ NUMBER = "+12155550100"
 
 @pytest.fixture
 def sent_message(session, runtime):  # type: ignore[no-untyped-def]
-    ctx = SmsContext(
-        session=session,
-        vault=runtime.vault,
-        config=runtime.config,
-        message_sid="SM0",
-        phone=NUMBER,
-        phone_hash=runtime.vault.lookup_hash(NUMBER),
-        body="",
-        now=utcnow(),
-    )
-    subscriber = ctx.subscriber_or_create()
+    subscriber = add_subscriber(session, runtime.vault, NUMBER)
     message = sending.queue_notice(session, runtime.vault, "hello", subscriber=subscriber)
     message.status, message.provider_sid = "sent", new_sid()
     session.commit()
