@@ -201,9 +201,9 @@ class Config:
         _price,
         "price of one SMS segment in dollars, for broadcast cost estimates",
     )
-    broadcast_send_threads: int = _setting(
-        "BROADCAST_SEND_THREADS",
-        8,
+    broadcast_sends_in_flight: int = _setting(
+        "BROADCAST_SENDS_IN_FLIGHT",
+        16,
         _int(1, 64),
         "texts each worker process hands to the provider at once during a broadcast",
     )

@@ -29,6 +29,6 @@ def configure_logging(level: int = logging.INFO) -> None:
         logging.getLogger("alembic").setLevel(logging.WARNING)
         # twilio-python logs ~10 INFO lines per request: a broadcast worker would spend
         # more time formatting them than sending.
-        logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
+        logging.getLogger("twilio").setLevel(logging.WARNING)
         # rq logs through its own handler; don't print every line twice.
         logging.getLogger("rq").propagate = False

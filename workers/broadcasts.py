@@ -2,8 +2,8 @@
 
 Jobs take ids, open their own sessions and are safe to run twice: the database
 (leases, the ledger's conditional updates) decides who does what, RQ only
-carries hints. Each worker process keeps one Sender: its thread pool and the
-per-thread Twilio clients outlive jobs, so connections stay warm.
+carries hints. Each worker process keeps one Sender: its event loop and the
+asyncio Twilio client outlive jobs, so connections stay warm.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from rq.job import Job, JobStatus
 from service.domain.broadcasts import fanout
 from service.domain.broadcasts.sender import Sender
 from service.domain.broadcasts.sender import advance as advance_broadcast
-from service.gateway import SmsGateway, build_gateway
+from service.gateway.twilio_async import build_async_gateway
 from service.models import utcnow
 from service.runtime import Runtime
 from workers.pacing import RateLimiter
@@ -40,8 +40,8 @@ def sender() -> Sender:
         rt.database,
         rt.vault,
         _bulk_pacer(rt),
-        lambda: _warm(build_gateway(rt.config)),
-        threads=rt.config.broadcast_send_threads,
+        lambda: build_async_gateway(rt.config),
+        in_flight=rt.config.broadcast_sends_in_flight,
     )
 
 
@@ -55,14 +55,6 @@ BULK_MARGIN_SECONDS = 0.06
 
 def _bulk_pacer(rt: Runtime) -> RateLimiter:
     return RateLimiter(rt.redis, rt.config.send_rate_per_second, margin_seconds=BULK_MARGIN_SECONDS)
-
-
-def _warm(gateway: SmsGateway) -> SmsGateway:
-    """twilio-python imports its API modules on first use (hundreds of ms): do it now."""
-    client = getattr(gateway, "client", None)
-    if client is not None:
-        _ = client.messages
-    return gateway
 
 
 def advance(broadcast_id: int) -> str:

@@ -12,7 +12,7 @@ from sqlalchemy import func, select, update
 from service.domain.broadcasts import control, fanout, preview
 from service.domain.broadcasts.sender import Sender, advance
 from service.domain.sending import Unpaced
-from service.gateway.build import build_gateway
+from service.gateway.twilio_async import build_async_gateway
 from service.models import OutboundMessage, Subscriber, utcnow
 from service.models.broadcasts import Broadcast, BroadcastChunk
 
@@ -50,7 +50,11 @@ def ledger(runtime, broadcast_id):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def sender(twilio_config, runtime):  # type: ignore[no-untyped-def]
     made = Sender(
-        runtime.database, runtime.vault, Unpaced(), lambda: build_gateway(twilio_config), threads=4
+        runtime.database,
+        runtime.vault,
+        Unpaced(),
+        lambda: build_async_gateway(twilio_config),
+        in_flight=4,
     )
     yield made
     made.close()

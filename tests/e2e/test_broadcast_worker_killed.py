@@ -14,8 +14,9 @@ from tests.broadcasts.e2e_support import (
     wait_until_settled,
 )
 
-# A worker's claimed-but-unrecorded group is at most two texts per send thread.
-MOST_UNKNOWN = 2 * 8
+# At most two groups (each as many texts as may be in flight: 16) are claimed and
+# unrecorded at once: that bounds what a kill can leave unknown.
+MOST_UNKNOWN = 2 * 16
 
 
 @pytest.fixture

