@@ -27,16 +27,24 @@ class Api:
         return {**headers, **(extra or {})}
 
     def get(self, path: str, **kwargs: Any) -> Any:
-        return self.client.get("/api/v1" + path, headers=self.headers(kwargs.pop("headers", None)), **kwargs)
+        return self.client.get(
+            "/api/v1" + path, headers=self.headers(kwargs.pop("headers", None)), **kwargs
+        )
 
     def post(self, path: str, json: Any = None, **kwargs: Any) -> Any:
-        return self.client.post("/api/v1" + path, json=json, headers=self.headers(kwargs.pop("headers", None)), **kwargs)
+        return self.client.post(
+            "/api/v1" + path, json=json, headers=self.headers(kwargs.pop("headers", None)), **kwargs
+        )
 
     def patch(self, path: str, json: Any = None, **kwargs: Any) -> Any:
-        return self.client.patch("/api/v1" + path, json=json, headers=self.headers(kwargs.pop("headers", None)), **kwargs)
+        return self.client.patch(
+            "/api/v1" + path, json=json, headers=self.headers(kwargs.pop("headers", None)), **kwargs
+        )
 
     def delete(self, path: str, **kwargs: Any) -> Any:
-        return self.client.delete("/api/v1" + path, headers=self.headers(kwargs.pop("headers", None)), **kwargs)
+        return self.client.delete(
+            "/api/v1" + path, headers=self.headers(kwargs.pop("headers", None)), **kwargs
+        )
 
 
 @pytest.fixture
