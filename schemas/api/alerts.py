@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from schemas.api.base import ApiSchema, OutputSchema, PageQuerySchema, page_of, text
+from schemas.api.base import ApiSchema, OutputSchema, PageQuerySchema, identifier, page_of, text
 from service.models.alerts import ALERT_STATES
 
 
@@ -19,10 +19,9 @@ class AlertInputSchema(ApiSchema):
 
 
 class AcknowledgeInputSchema(ApiSchema):
-    person_id = fields.Integer(
+    person_id = identifier(
         load_default=None,
         allow_none=True,
-        validate=validate.Range(min=1),
         metadata={"description": "who takes it on; default: the token's person"},
     )
 

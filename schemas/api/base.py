@@ -9,6 +9,12 @@ from marshmallow import RAISE, Schema, fields, validate
 from service.domain.pagination import MAX_LIMIT
 
 DEFAULT_LIMIT = 50
+MAX_ID = 2**31 - 1  # ids are 32-bit integers in every database we run on
+
+
+def identifier(**kwargs: Any) -> fields.Integer:
+    """The id of a row (of a person, a token...)."""
+    return fields.Integer(validate=validate.Range(min=1, max=MAX_ID), strict=True, **kwargs)
 
 
 class ApiSchema(Schema):

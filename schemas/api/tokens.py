@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from schemas.api.base import ApiSchema, OutputSchema, page_of
+from schemas.api.base import ApiSchema, OutputSchema, identifier, page_of
 from service.models.api import TOKEN_ROLES
 
 
 class TokenInputSchema(ApiSchema):
     role = fields.String(required=True, validate=validate.OneOf(TOKEN_ROLES))
     name = fields.String(load_default="", validate=validate.Length(max=60))
-    person_id = fields.Integer(
+    person_id = identifier(
         load_default=None,
         allow_none=True,
-        validate=validate.Range(min=1),
         metadata={"description": "the registered person the token acts for"},
     )
 

@@ -203,7 +203,7 @@ def acknowledge_alert(
         )
     person = session.get(Person, who)
     if person is None:
-        raise NotFound(f"no person #{who}")
+        raise InvalidInput(f"there is no person #{who}")
     if found.status == "closed":
         raise Conflict(f"alert #{alert_id} is closed")
     answer = responses.acknowledge(

@@ -47,7 +47,7 @@ def create(
     if len(name) > 60:
         raise InvalidInput("name must be at most 60 characters")
     if person_id is not None and session.get(Person, person_id) is None:
-        raise NotFound(f"no person #{person_id}")
+        raise InvalidInput(f"there is no person #{person_id}")
     secret = PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(
         name=name,

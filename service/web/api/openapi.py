@@ -11,7 +11,7 @@ from typing import Any
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
-from schemas.api.base import ProblemSchema
+from schemas.api.base import MAX_ID, ProblemSchema
 from service.web.api.operations import OPERATIONS, Operation
 from service.web.api.problems import MEDIA_TYPE
 
@@ -53,7 +53,7 @@ def _operation(op: Operation) -> dict[str, Any]:
             "in": "path",
             "name": name,
             "required": True,
-            "schema": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
+            "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
         }
         for name in op.path_params
     ]
@@ -73,7 +73,7 @@ def _operation(op: Operation) -> dict[str, Any]:
     if op.response is not None and op.status != 204:
         answer["content"] = {"application/json": {"schema": op.response}}
     responses: dict[str, Any] = {str(op.status): answer}
-    if op.status == 201:  # an idempotent replay answers 200 with the same body
+    if op.headers:  # an idempotent replay answers 200 with the same body
         responses["200"] = {**answer, "description": "the same request, seen before"}
     errors = set(COMMON_ERRORS) | set(op.errors)
     if op.body is not None or op.query is not None or op.path_params:

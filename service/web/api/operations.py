@@ -22,10 +22,11 @@ from marshmallow import Schema
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
+from schemas.api.base import MAX_ID
 from service.domain import outbox, tokens
 from service.domain.audit import Actor
 from service.domain.context import Effect
-from service.errors import Forbidden, RallylineError
+from service.errors import Forbidden, NotFound, RallylineError
 from service.models import utcnow
 from service.runtime import Runtime
 from service.web.api import problems
@@ -129,6 +130,8 @@ def operation(
 
         @functools.wraps(view)
         def handle(**path: Any) -> Response:
+            if any(value > MAX_ID for value in path.values()):
+                raise NotFound("no such id")  # larger than any id can be
             rt = runtime()
             now = utcnow()
             with rt.database.session() as session:
