@@ -47,8 +47,8 @@ def sender() -> Sender:
 
 # Broadcast texts share the limiter's key (and so its budget) with alert pages, but each
 # bulk grant is held a little longer than the limiter's default margin: under load a
-# granted text can reach the provider 20 ms or more after its grant (thread wake-up,
-# the GIL, a busy provider), and texts granted a window apart must not arrive closer
+# granted text can reach the provider 20 ms or more after its grant (a busy CPU,
+# a busy provider), and texts granted a window apart must not arrive closer
 # than a window apart. It costs 6% of the rate; pages keep the default margin.
 BULK_MARGIN_SECONDS = 0.06
 

@@ -16,7 +16,7 @@ RATE = 50
 def stack_env(stack_env):  # type: ignore[no-untyped-def]
     # At 50 a second a few texts in flight per worker are plenty; fewer contend less
     # for the CPU, so a granted text reaches the provider sooner after its grant.
-    return {**stack_env, "SEND_RATE_PER_SECOND": str(RATE), "BROADCAST_SENDS_IN_FLIGHT": "4"}
+    return {**stack_env, "SEND_RATE_PER_SECOND": str(RATE), "BROADCAST_SENDS_IN_FLIGHT": "8"}
 
 
 def test_three_workers_share_the_rate(stack, fake_twilio):

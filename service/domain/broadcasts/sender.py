@@ -48,6 +48,7 @@ T = TypeVar("T")
 WATCH_INTERVAL = 0.1  # seconds between abort / opt-out checks while texts are in flight
 RENEW_EVERY = 3.0  # seconds between chunk lease renewals (the lease is 15 s)
 PACER_POLL = 0.25  # an ABORT is noticed this often while waiting for a rate token
+STALE_GRANT = 0.02  # seconds: a rate token answered later than this is not used
 
 
 class Sender:
@@ -210,11 +211,20 @@ class Sender:
         return Outcome(text, provider_sid=provider_sid)
 
     def _try_acquire(self) -> float:
-        """0 when a token was taken, else seconds to wait (one Redis call, no blocking)."""
+        """0 when a token was taken, else seconds to wait (one Redis call, no blocking).
+
+        A grant whose answer took long to come back (a stalled process) is left
+        unused: sent late, its text could land in the next window with that
+        window's own texts. Unused, it only costs a slot.
+        """
         try_acquire = getattr(self.pacer, "try_acquire", None)
         if try_acquire is None:
             return 0.0 if self.pacer.acquire(timeout=0) else PACER_POLL
-        return float(try_acquire())
+        asked = time.monotonic()
+        wait = float(try_acquire())
+        if wait == 0.0 and time.monotonic() - asked > STALE_GRANT:
+            return 0.001
+        return wait
 
 
 class Spacing:
