@@ -82,6 +82,8 @@ def _operation(op: Operation) -> dict[str, Any]:
         errors |= {400, 415}
     if op.path_params:
         errors.add(404)
+    if op.method != "GET":  # a write that lost a race with another twice is a 409
+        errors.add(409)
     for code in sorted(errors):
         responses[str(code)] = {
             "description": HTTPStatus(code).phrase,

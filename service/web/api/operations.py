@@ -19,6 +19,7 @@ from typing import Any
 
 from flask import Blueprint, Response, json, request
 from marshmallow import Schema
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
@@ -26,7 +27,7 @@ from schemas.api.base import MAX_ID
 from service.domain import outbox, tokens
 from service.domain.audit import Actor
 from service.domain.context import Effect
-from service.errors import Forbidden, NotFound, RallylineError
+from service.errors import Conflict, Forbidden, NotFound, RallylineError
 from service.models import utcnow
 from service.runtime import Runtime
 from service.web.api import problems
@@ -88,6 +89,7 @@ class Operation:
 
 
 OPERATIONS: list[Operation] = []
+ATTEMPTS = 2
 
 
 def operation(
@@ -133,6 +135,23 @@ def operation(
             if any(value > MAX_ID for value in path.values()):
                 raise NotFound("no such id")  # larger than any id can be
             rt = runtime()
+            for attempt in range(1, ATTEMPTS + 1):
+                try:
+                    call, result, outbox_ids = run(rt, path)
+                    break
+                except IntegrityError:
+                    # A concurrent request wrote the same unique row first (the same
+                    # Idempotency-Key, zone, person...): run again now that it exists.
+                    if attempt == ATTEMPTS:
+                        raise Conflict("a concurrent request changed the same thing") from None
+            if outbox_ids:
+                rt.hand_over(outbox_ids)
+            if call.error_after_commit is not None:
+                raise call.error_after_commit
+            reply = result if isinstance(result, Reply) else Reply(result)
+            return _render(reply, response_schema, status)
+
+        def run(rt: Runtime, path: dict[str, Any]) -> tuple[Call, Any, list[int]]:
             now = utcnow()
             with rt.database.session() as session:
                 call = Call(session, rt, authenticate(session, roles), now)
@@ -145,12 +164,7 @@ def operation(
                     kwargs["body"] = body_schema.load(_json_body(body_required))
                 result = view(call, **kwargs)
                 outbox_ids = outbox.defer(session, call.effects, now)
-            if outbox_ids:
-                rt.hand_over(outbox_ids)
-            if call.error_after_commit is not None:
-                raise call.error_after_commit
-            reply = result if isinstance(result, Reply) else Reply(result)
-            return _render(reply, response_schema, status)
+            return call, result, outbox_ids
 
         api.add_url_rule(rule, endpoint=view.__name__, view_func=handle, methods=[method])
         return view
