@@ -22,6 +22,7 @@ class Database:
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
             self.engine: Engine = create_engine(url, connect_args={"timeout": 30})
             event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine, "begin", _sqlite_begin_immediate)
         else:
             self.engine = create_engine(
                 url,
@@ -34,9 +35,16 @@ class Database:
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
-        """A unit of work: committed if the block succeeds, rolled back if it raises."""
-        session = self.sessionmaker()
+    def session(self, immediate: bool = True) -> Iterator[Session]:
+        """A unit of work: committed if the block succeeds, rolled back if it raises.
+
+        On SQLite it takes the write lock when it begins (``immediate``), so concurrent
+        writers queue up; a long-lived observer that must neither block them nor read a
+        stale snapshot (a test looking on) passes ``immediate=False``: on SQLite each of
+        its statements then stands alone.
+        """
+        bind = self.engine if immediate else self.engine.execution_options(sqlite_deferred=True)
+        session = self.sessionmaker(bind=bind)
         try:
             yield session
             session.commit()
@@ -65,8 +73,18 @@ def alembic_config(url: str) -> AlembicConfig:
     return config
 
 
+def _sqlite_begin_immediate(connection) -> None:  # type: ignore[no-untyped-def]
+    # A deferred transaction that reads, then writes after another process committed,
+    # fails at once with "database is locked" whatever the busy timeout. Taking the
+    # write lock up front makes concurrent writers (web, workers, clock) wait instead.
+    if not connection.get_execution_options().get("sqlite_deferred"):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
     # WAL lets the web process read while a worker writes; foreign keys are off by default.
+    # Let SQLAlchemy's "begin" event issue BEGIN, instead of pysqlite's implicit one.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")

@@ -123,7 +123,8 @@ def runtime(app):  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def session(runtime):  # type: ignore[no-untyped-def]
-    with runtime.database.session() as db_session:
+    # Deferred: on SQLite an open test session must not hold the write lock the app needs.
+    with runtime.database.session(immediate=False) as db_session:
         yield db_session
 
 

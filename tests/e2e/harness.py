@@ -70,6 +70,7 @@ class Stack:
         }
         self.token = self.env.get("TWILIO_AUTH_TOKEN") or "development-token"
         self.processes: list[tuple[str, subprocess.Popen[bytes], Path]] = []
+        self.killed: set[int] = set()  # pids the test stopped on purpose
         self.logs = Path(tempfile.mkdtemp(prefix="rallyline-e2e-"))
 
     # --- processes ---------------------------------------------------------------
@@ -138,6 +139,7 @@ class Stack:
         )
 
     def kill(self, process: subprocess.Popen[bytes], sig: int = signal.SIGKILL) -> None:
+        self.killed.add(process.pid)
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, sig)
         process.wait(timeout=30)
@@ -164,7 +166,7 @@ class Stack:
 
     def _ready(self) -> bool:
         for name, process, _ in self.processes:
-            if process.poll() is not None:
+            if process.poll() is not None and process.pid not in self.killed:
                 raise AssertionError(f"{name} exited early:\n{self.output()}")
         try:
             return requests.get(f"{self.url}/readyz", timeout=1).status_code == 200

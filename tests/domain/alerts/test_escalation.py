@@ -42,7 +42,12 @@ def test_no_ack_pages_tier_two_then_repeats_then_tells_organizers(phone, crew):
 def test_two_sweeps_for_the_same_step_page_once(phone, crew, runtime):
     phone(ORGANIZER).text("ALERT raid")
     later = utcnow() + timedelta(seconds=T + 1)
-    with runtime.database.session() as one, runtime.database.session() as two:
+    # Interleaved in one thread: on SQLite that needs sessions that don't take the write
+    # lock up front (between processes, BEGIN IMMEDIATE would serialize the two sweeps).
+    with (
+        runtime.database.session(immediate=False) as one,
+        runtime.database.session(immediate=False) as two,
+    ):
         [(alert_id, step)] = escalation.due(one, later)
         seen_by_two = escalation.due(two, later)
         if runtime.database.is_sqlite:
