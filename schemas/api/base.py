@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate
 
 from service.domain.pagination import MAX_LIMIT
 
@@ -22,6 +22,25 @@ class ApiSchema(Schema):
 
     class Meta:
         unknown = RAISE
+
+    @pre_load
+    def refuse_nul_characters(self, data: Any, **kwargs: Any) -> Any:
+        """No text we store may hold a NUL (PostgreSQL refuses it; it is never meant)."""
+        if isinstance(data, dict):
+            bad = sorted(str(key) for key, value in data.items() if _has_nul(value))
+            if bad:
+                raise ValidationError({key: ["must not contain NUL characters"] for key in bad})
+        return data
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(item) for item in value)
+    return False
 
 
 class OutputSchema(Schema):

@@ -270,3 +270,12 @@ def test_list_is_newest_first_and_filters(api, seed):  # type: ignore[no-untyped
     assert api("viewer").get("/broadcasts", query_string={"kind": "nope"}).status_code == 422
     assert json.dumps(listed).count("+1215") == 0  # no phone numbers, ever
     assert not re.search(r"\+1\d{10}", json.dumps(listed))
+
+
+@pytest.mark.parametrize("key", ["", "x" * 201, "caf\u00e9", "tab\there"])
+def test_odd_idempotency_keys_are_422(api, seed, key):  # type: ignore[no-untyped-def]
+    seed(1)
+    answer = api("organizer").post(
+        "/broadcasts", json={"message": "hi"}, headers={"Idempotency-Key": key}
+    )
+    assert answer.status_code == 422

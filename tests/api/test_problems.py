@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 REQUIRED = {"type", "title", "status", "detail"}
@@ -90,3 +92,17 @@ def test_the_database_down_is_a_503_problem(api, runtime, monkeypatch):  # type:
     answer = api("viewer").get("/zones")
     assert_problem(answer, 503)
     assert answer.headers["Retry-After"] == "5"
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/keywords", {"word": "MAR\x00CH", "list": "x"}),
+        ("/zones", {"name": "north", "zips": ["1910\x00"]}),
+        ("/broadcasts", {"message": "hi", "translations": {"es": "ho\x00la"}}),
+    ],
+)
+def test_nul_characters_are_refused_not_stored(api, path, body):  # type: ignore[no-untyped-def]
+    role = "organizer" if path == "/broadcasts" else "admin"
+    answer = assert_problem(api(role).post(path, json=body), 422)
+    assert "NUL" in json.dumps(answer["errors"])

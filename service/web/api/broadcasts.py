@@ -43,8 +43,12 @@ def create_broadcast(call: Call, body: dict[str, Any]) -> Any:
     minutes, as SEND <code> confirms a BCAST by text.
     """
     key = request.headers.get(IDEMPOTENCY_KEY)
-    if key is not None and not 1 <= len(key) <= MAX_KEY_LENGTH:
-        raise InvalidInput(f"{IDEMPOTENCY_KEY} must be 1-{MAX_KEY_LENGTH} characters")
+    if key is not None and not (
+        1 <= len(key) <= MAX_KEY_LENGTH and key.isascii() and key.isprintable()
+    ):
+        raise InvalidInput(
+            f"{IDEMPOTENCY_KEY} must be 1-{MAX_KEY_LENGTH} printable ASCII characters"
+        )
     view, replayed = organizer_actions.create_broadcast(
         call.session,
         call.runtime.vault,
