@@ -162,7 +162,7 @@ def main() -> None:
             stop(server)
 
     kind = "PostgreSQL" if "postgres" in database else "SQLite"
-    print(f"\nwebhook benchmark: {kind}, gunicorn 2 sync workers, {os.cpu_count()} cores, "
+    print(f"\nwebhook benchmark: {kind}, gunicorn {os.environ.get('WEB_CONCURRENCY', '2')} sync workers, {os.cpu_count()} cores, "
           f"{args.seconds:.0f}s per phase")
     print(f"{'server':<24}{'max req/s':>11}{'p50 @' + str(args.rate) + '/s':>14}"
           f"{'p99 @' + str(args.rate) + '/s':>14}{'errors':>8}")

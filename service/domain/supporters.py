@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
 
 from service.domain import keywords, zones
 from service.domain.context import SmsContext
@@ -38,9 +38,7 @@ def join(ctx: SmsContext, command: Command) -> str:
     subscriber.language = language
     _opt_in(ctx, subscriber, command.word, campaign.id)
     if membership is None:
-        ctx.session.add(
-            Membership(subscriber_id=subscriber.id, list_id=campaign.id, joined_at=ctx.now)
-        )
+        _member(ctx, subscriber, campaign.id)
     return ctx.reply("already_joined" if already else "joined", list=campaign.name)
 
 
@@ -59,9 +57,7 @@ def start(ctx: SmsContext, command: Command) -> str:
     _opt_in(ctx, subscriber, command.word, None)
     if not ctx.session.scalar(select(Membership).where(Membership.subscriber_id == subscriber.id)):
         campaign = keywords.get_or_create_list(ctx.session, ctx.config.org_name)
-        ctx.session.add(
-            Membership(subscriber_id=subscriber.id, list_id=campaign.id, joined_at=ctx.now)
-        )
+        _member(ctx, subscriber, campaign.id)
     return ctx.reply("restarted")
 
 
@@ -162,33 +158,30 @@ def _opt_in(ctx: SmsContext, subscriber: Subscriber, word: str, list_id: int | N
         subscriber.status_changed_at = ctx.now
         subscriber.forgotten_at = None
         subscriber.phone_enc = ctx.vault.encrypt(ctx.phone)
-    ctx.session.add(
-        ConsentEvent(
-            subscriber_id=subscriber.id,
-            kind="opt_in",
-            keyword=word,
-            source="sms",
-            message_sid=ctx.message_sid,
-            list_id=list_id,
-            at=ctx.now,
-        )
-    )
+    _consent(ctx, subscriber, "opt_in", word, list_id)
 
 
 def _opt_out(ctx: SmsContext, subscriber: Subscriber, word: str) -> None:
     subscriber.status = "opted_out"
     subscriber.status_changed_at = ctx.now
-    ctx.session.add(
-        ConsentEvent(
-            subscriber_id=subscriber.id,
-            kind="opt_out",
-            keyword=word,
-            source="sms",
-            message_sid=ctx.message_sid,
-            at=ctx.now,
-        )
+    _consent(ctx, subscriber, "opt_out", word, None)
+
+
+def _member(ctx: SmsContext, subscriber: Subscriber, list_id: int) -> None:
+    ctx.session.execute(
+        insert(Membership),
+        {"subscriber_id": subscriber.id, "list_id": list_id, "joined_at": ctx.now},
     )
-    ctx.session.flush()
+
+
+def _consent(
+    ctx: SmsContext, subscriber: Subscriber, kind: str, word: str, list_id: int | None
+) -> None:
+    ctx.session.execute(
+        insert(ConsentEvent),
+        {"subscriber_id": subscriber.id, "kind": kind, "keyword": word, "source": "sms",
+         "message_sid": ctx.message_sid, "list_id": list_id, "at": ctx.now},
+    )
 
 
 def _has_opted_out_before(ctx: SmsContext, subscriber: Subscriber) -> bool:
