@@ -17,8 +17,10 @@ from rq import Retry
 from service.config import Config
 from service.database import Database
 from service.domain.context import Effect
+from service.domain.inbound import OPT_IN_COMMANDS, OPT_OUT_COMMANDS, Outcome
 from service.gateway import SmsGateway, build_gateway
 from service.models import utcnow
+from service.optout_fence import OptOutFence
 from service.queues import Queues
 from service.redis_connection import connect, embedded_redis_url
 from service.vault import Vault
@@ -62,6 +64,29 @@ class Runtime:
         from workers.pacing import RateLimiter
 
         return RateLimiter(self.redis, self.config.send_rate_per_second)
+
+    @cached_property
+    def fence(self) -> OptOutFence:
+        return OptOutFence(self.redis)
+
+    def after_inbound(self, outcome: Outcome) -> None:
+        """What follows a committed inbound text, before its answer goes out.
+
+        An opt-out seals the number and waits for any text to it still in flight, so
+        nothing can reach the phone after the confirmation; an opt-in lifts the seal.
+        Then the text's follow-up work is handed to RQ.
+        """
+        try:
+            if outcome.command in OPT_OUT_COMMANDS:
+                self.fence.seal(outcome.phone_hash)
+            elif outcome.command in OPT_IN_COMMANDS:
+                self.fence.unseal(outcome.phone_hash)
+        except redis.RedisError as exc:
+            # Nothing is sent while Redis is down (the rate limiter lives there); the
+            # database's opt-out, checked at every claim, holds on its own.
+            log.warning("opt-out fence unavailable: %s", type(exc).__name__)
+        if outcome.outbox_ids:
+            self.hand_over(outcome.outbox_ids)
 
     def close(self) -> None:
         """Release connections (the embedded Redis stops only when its last client leaves)."""

@@ -51,7 +51,7 @@ def send_alert_text(message_id: int) -> str:
     """Send one page or alert notice (a retryable error raises, and RQ's Retry backs off)."""
     rt = current()
     status = sending.send_one(
-        rt.database, rt.vault, rt.gateway, rt.pacer, message_id, priority=True
+        rt.database, rt.vault, rt.gateway, rt.pacer, message_id, priority=True, fence=rt.fence
     )
     _after_send(rt, message_id, status)
     return status
@@ -60,7 +60,7 @@ def send_alert_text(message_id: int) -> str:
 def _send_paced(rt, message_id: int, gateway: SmsGateway) -> str:  # type: ignore[no-untyped-def]
     try:
         status = sending.send_one(
-            rt.database, rt.vault, gateway, rt.pacer, message_id, priority=True
+            rt.database, rt.vault, gateway, rt.pacer, message_id, priority=True, fence=rt.fence
         )
     except sending.RetryLater:
         return "retry"

@@ -42,6 +42,7 @@ def sender() -> Sender:
         _bulk_pacer(rt),
         lambda: build_async_gateway(rt.config),
         in_flight=rt.config.broadcast_sends_in_flight,
+        fence=rt.fence,
     )
 
 

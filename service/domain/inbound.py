@@ -24,6 +24,8 @@ from service.sms.parser import Command, parse
 from service.vault import Vault
 
 ATTEMPTS = 3
+OPT_OUT_COMMANDS = frozenset({"stop", "forget"})
+OPT_IN_COMMANDS = frozenset({"join", "start"})
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,7 @@ class InboundText:
 class Outcome:
     reply: str | None
     command: str
+    phone_hash: str = ""
     duplicate: bool = False
     outbox_ids: tuple[int, ...] = ()  # follow-up work, to hand to RQ after the commit
 
@@ -101,7 +104,9 @@ def _handle(session: Session, vault: Vault, config: Config, text: InboundText) -
         },
     )
     outbox_ids = outbox.defer(session, ctx.effects, text.received_at)
-    return Outcome(reply=reply, command=command.name, outbox_ids=tuple(outbox_ids))
+    return Outcome(
+        reply=reply, command=command.name, phone_hash=phone_hash, outbox_ids=tuple(outbox_ids)
+    )
 
 
 def _stored(session: Session, message_sid: str, vault: Vault) -> Outcome | None:
@@ -109,4 +114,6 @@ def _stored(session: Session, message_sid: str, vault: Vault) -> Outcome | None:
     if record is None:
         return None
     reply = vault.decrypt(record.reply_enc) if record.reply_enc else None
-    return Outcome(reply=reply, command=record.command, duplicate=True)
+    return Outcome(
+        reply=reply, command=record.command, phone_hash=record.phone_hash, duplicate=True
+    )

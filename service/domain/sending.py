@@ -42,6 +42,14 @@ class Pacer(Protocol):
     def acquire(self, priority: bool = False, timeout: float | None = None) -> bool: ...
 
 
+class Fence(Protocol):
+    """What the core needs from the opt-out fence (service.optout_fence.OptOutFence has it)."""
+
+    def enter(self, phone_hash: str) -> bool: ...
+
+    def leave(self, phone_hash: str) -> None: ...
+
+
 class Unpaced:
     def acquire(self, priority: bool = False, timeout: float | None = None) -> bool:
         return True
@@ -124,6 +132,7 @@ def send_one(
     *,
     priority: bool = False,
     validity_period: int | None = None,
+    fence: Fence | None = None,
 ) -> str:
     """Send one ledger message at most once. Raises RetryLater for a retryable error."""
     pacer.acquire(priority=priority)
@@ -132,6 +141,16 @@ def send_one(
         if prepared is None:
             current = session.get(OutboundMessage, message_id)
             return current.status if current else "missing"
+    phone_hash = vault.lookup_hash(prepared.to)
+    if fence is not None and not fence.enter(phone_hash):
+        # A STOP was confirmed between the claim and now.
+        with database.session() as session:
+            session.execute(
+                update(OutboundMessage)
+                .where(OutboundMessage.id == message_id)
+                .values(status="skipped", updated_at=utcnow())
+            )
+        return "skipped"
     try:
         provider_sid = gateway.send(prepared.to, prepared.body, validity_period=validity_period)
     except SendError as error:
@@ -141,6 +160,9 @@ def send_one(
         if status == "queued":
             raise RetryLater(message_id, error) from None
         return status
+    finally:
+        if fence is not None:
+            fence.leave(phone_hash)
     with database.session() as session:
         record_sent(session, message_id, provider_sid, utcnow())
     return "sent"

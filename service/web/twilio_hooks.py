@@ -44,8 +44,7 @@ def sms() -> Response:
         rt.config,
         inbound.InboundText(form["MessageSid"], form["From"], form["Body"]),
     )
-    if outcome.outbox_ids:
-        rt.hand_over(outcome.outbox_ids)
+    rt.after_inbound(outcome)
     twiml = MessagingResponse()
     if outcome.reply:
         twiml.message(outcome.reply)

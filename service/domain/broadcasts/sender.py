@@ -35,7 +35,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from service.database import Database
 from service.domain.broadcasts import fanout, preview
 from service.domain.broadcasts.fanout import ChunkLease, Claimed, ClaimedBatch, Outcome
-from service.domain.sending import Pacer
+from service.domain.sending import Fence, Pacer
 from service.gateway.base import SendError
 from service.gateway.twilio_async import AsyncSmsGateway
 from service.models import Subscriber, utcnow
@@ -61,8 +61,10 @@ class Sender:
         pacer: Pacer,
         gateway_factory: Callable[[], AsyncSmsGateway],
         in_flight: int = 16,
+        fence: Fence | None = None,
     ) -> None:
         self.database = database
+        self.fence = fence
         self.vault = vault
         self.pacer = pacer
         self.in_flight = in_flight
@@ -201,6 +203,10 @@ class Sender:
             return Outcome(text, skipped="aborted")
         if text.subscriber_id in watch.opted_out:
             return Outcome(text, skipped="opted out")
+        # The last word: a STOP confirmed a moment ago sealed the number (see optout_fence).
+        phone_hash = self.vault.lookup_hash(text.to) if self.fence else ""
+        if self.fence and not self.fence.enter(phone_hash):
+            return Outcome(text, skipped="opted out")
         try:
             provider_sid = await gateway.send(text.to, body, validity_period=validity)
         except SendError as error:
@@ -208,6 +214,9 @@ class Sender:
         except Exception as error:  # noqa: BLE001 - a bug after the request may have gone out
             log.exception("unexpected error sending broadcast text %s", text.message_id)
             return Outcome(text, error=SendError(f"unexpected: {error!r}", ambiguous=True))
+        finally:
+            if self.fence:
+                self.fence.leave(phone_hash)
         return Outcome(text, provider_sid=provider_sid)
 
     def _try_acquire(self) -> float:

@@ -1,0 +1,70 @@
+"""The opt-out fence: a STOP is confirmed only when no text to that number is in flight.
+
+Opt-out is checked when a text is claimed, but a broadcast text claimed a moment
+before a STOP could still reach Twilio a moment after the STOP was confirmed.
+Both sides meet in Redis, whose commands run one at a time:
+
+- a sender calls ``enter`` right before the provider call: it fails if the number
+  is sealed, else counts the text as in flight; ``leave`` uncounts it after;
+- the webhook, once the STOP is committed, calls ``seal``: it marks the number and
+  waits until nothing is in flight for it, then the confirmation goes out.
+
+So a text either entered first (and reached Twilio before the confirmation) or
+sees the seal and is skipped. Keys carry the keyed hash of the number, never the
+number, and expire on their own.
+"""
+
+from __future__ import annotations
+
+import time
+
+import redis
+
+PREFIX = "rallyline:optout"
+# Long enough for every text claimed before the STOP to have been tried; after that the
+# database's opt-out, checked at every claim, is the lasting record.
+SEALED_FOR = 600
+IN_FLIGHT_FOR = 60  # seconds; a sender that died mid-call stops counting after this
+
+_ENTER = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('INCR', KEYS[2])
+redis.call('EXPIRE', KEYS[2], ARGV[1])
+return 1
+"""
+
+
+class OptOutFence:
+    def __init__(self, connection: redis.Redis) -> None:
+        self.connection = connection
+        self._enter = connection.register_script(_ENTER)
+
+    def enter(self, phone_hash: str) -> bool:
+        """Before the provider call: False if the number opted out meanwhile (skip the text)."""
+        return bool(self._enter(keys=_keys(phone_hash), args=[IN_FLIGHT_FOR]))
+
+    def leave(self, phone_hash: str) -> None:
+        self.connection.decr(_keys(phone_hash)[1])
+
+    def seal(self, phone_hash: str, wait: float = 12.0) -> bool:
+        """After the STOP is committed: no text enters from now on; wait for those in flight.
+
+        Returns False if some were still in flight after ``wait`` seconds (the provider
+        is that slow: they were handed over before the STOP's answer anyway).
+        """
+        sealed, in_flight = _keys(phone_hash)
+        self.connection.set(sealed, 1, ex=SEALED_FOR)
+        deadline = time.monotonic() + wait
+        while int(self.connection.get(in_flight) or 0) > 0:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.005)
+        return True
+
+    def unseal(self, phone_hash: str) -> None:
+        """The person opted back in."""
+        self.connection.delete(_keys(phone_hash)[0])
+
+
+def _keys(phone_hash: str) -> list[str]:
+    return [f"{PREFIX}:sealed:{phone_hash}", f"{PREFIX}:sending:{phone_hash}"]
