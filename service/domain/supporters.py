@@ -43,10 +43,11 @@ def join(ctx: SmsContext, command: Command) -> str:
 
 
 def stop(ctx: SmsContext, command: Command) -> str | None:
+    # Only an opt-out (by text, at the carrier, or FORGET) leaves a known number opted out.
+    already_out = ctx.subscriber is not None and ctx.subscriber.status == "opted_out"
     subscriber = ctx.subscriber_or_create(status="opted_out")
     if command.language:
         subscriber.language = command.language
-    already_out = subscriber.status == "opted_out" and _has_opted_out_before(ctx, subscriber)
     _opt_out(ctx, subscriber, command.word)
     # One confirmation, then silence: a second STOP gets nothing.
     return None if already_out else ctx.reply("stopped")
@@ -181,17 +182,6 @@ def _consent(
         insert(ConsentEvent),
         {"subscriber_id": subscriber.id, "kind": kind, "keyword": word, "source": "sms",
          "message_sid": ctx.message_sid, "list_id": list_id, "at": ctx.now},
-    )
-
-
-def _has_opted_out_before(ctx: SmsContext, subscriber: Subscriber) -> bool:
-    return (
-        ctx.session.scalar(
-            select(ConsentEvent.id)
-            .where(ConsentEvent.subscriber_id == subscriber.id, ConsentEvent.kind == "opt_out")
-            .limit(1)
-        )
-        is not None
     )
 
 
