@@ -4,6 +4,10 @@
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/test REDIS_URL=redis://127.0.0.1:6379/0 \\
         python bench/webhook.py                   # the production parts (the issue's target)
 
+A third phase measures the app again while a broadcast goes out (two RQ workers
+sending to the local Twilio-compatible server): the soak's mix, at a load the
+idle figure can be compared with.
+
 Both servers run under gunicorn with the same settings (2 sync workers, as in
 production on 2 cores). For each it measures (1) the most signed requests per
 second a pool of concurrent clients gets through, and (2) p50/p99 latency at a
@@ -133,6 +137,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--rate", type=int, default=200)
+    parser.add_argument("--recipients", type=int, default=10_000, help="broadcast phase audience")
+    parser.add_argument("--send-rate", type=int, default=100, help="SEND_RATE_PER_SECOND")
     args = parser.parse_args()
 
     var = Path(tempfile.mkdtemp(prefix="bench-webhook-"))
@@ -149,17 +155,35 @@ def main() -> None:
     Database(config.database_url).upgrade()
     env["REDIS_URL"] = config.redis_url or embedded_redis_url(var)
 
+    from tests.fake_twilio.control import FakeTwilio
+
+    # Texts the app sends (the broadcast phase) go to the local Twilio-compatible server.
+    fake = FakeTwilio.start(auth_token=TOKEN)
+    env.update(TWILIO_ACCOUNT_SID=fake.account_sid, TWILIO_AUTH_TOKEN=TOKEN,
+               TWILIO_FROM_NUMBER="+15005550006", TWILIO_API_BASE_URL=fake.url,
+               SEND_RATE_PER_SECOND=str(args.send_rate))
     results = []
-    for name, app in (("bare signature check", "bench.bare_webhook:app"),
-                      ("rallyline webhook", "service.wsgi:app")):
-        port = free_port()
-        env["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{port}"
-        server = start(app, env, port)
-        try:
-            results.append(measure(name, f"{env['PUBLIC_BASE_URL']}/twilio/sms", args.seconds,
-                                   args.rate))
-        finally:
-            stop(server)
+    try:
+        for name, app in (("bare signature check", "bench.bare_webhook:app"),
+                          ("rallyline webhook", "service.wsgi:app"),
+                          ("  with a broadcast", "service.wsgi:app")):
+            port = free_port()
+            env["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{port}"
+            server = start(app, env, port)
+            workers: list[subprocess.Popen[bytes]] = []
+            try:
+                if name.strip().startswith("with a broadcast"):
+                    workers = broadcast_in_flight(env, args.recipients, fake)
+                results.append(measure(name, f"{env['PUBLIC_BASE_URL']}/twilio/sms",
+                                       args.seconds, args.rate))
+                if workers:
+                    results[-1]["sent"] = len(fake.messages())
+            finally:
+                for worker in workers:
+                    stop(worker)
+                stop(server)
+    finally:
+        fake.stop()
 
     kind = "PostgreSQL" if "postgres" in database else "SQLite"
     print(f"\nwebhook benchmark: {kind}, gunicorn {os.environ.get('WEB_CONCURRENCY', '2')} sync workers, {os.cpu_count()} cores, "
@@ -169,9 +193,55 @@ def main() -> None:
     for r in results:
         print(f"{r['name']:<24}{r['rps']:>11.0f}{r['p50']:>12.1f}ms{r['p99']:>12.1f}ms"
               f"{r['errors']:>8.0f}")
-    bare, ours = results
+    bare, ours, busy = results
     print(f"\nrallyline reaches {ours['rps'] / bare['rps']:.0%} of the bare ceiling "
           f"(target >= 30%); p99 at {args.rate}/s is {ours['p99']:.1f} ms (target < 50 ms).")
+    print(f"With a {args.recipients}-recipient broadcast in flight (two RQ workers sending at "
+          f"{args.send_rate}/s; {busy['sent']} texts out by the end): {busy['rps']:.0f} req/s, "
+          f"p99 {busy['p99']:.1f} ms at {args.rate}/s.")
+
+
+ORGANIZER = "+12155550111"
+
+
+def broadcast_in_flight(env: dict[str, str], recipients: int, fake) -> list[subprocess.Popen[bytes]]:  # type: ignore[no-untyped-def]
+    """Seed an audience, start two workers and SEND a broadcast; return once texts flow."""
+    import re
+
+    import requests
+
+    from service.config import Config
+    from service.domain import people
+    from service.runtime import Runtime
+    from tests.broadcasts.seeding import seed_subscribers
+
+    rt = Runtime(Config.from_env(env))
+    with rt.database.session() as session:
+        people.register(session, rt.vault, ORGANIZER, "organizer", name="Bench")
+    seed_subscribers(rt.database, rt.vault, recipients, start=int(time.time()) % 1_000_000)
+    rt.close()
+    workers = [
+        subprocess.Popen([sys.executable, "-m", "rq.cli", "worker", "--worker-class",
+                          "rq.worker.SimpleWorker", "--url", env["REDIS_URL"], "alerts",
+                          "broadcasts", "default"], cwd=REPO, env=env,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                         start_new_session=True)
+        for _ in range(2)
+    ]
+    url = f"{env['PUBLIC_BASE_URL']}/twilio/sms"
+    validator = RequestValidator(TOKEN)
+
+    def text(body: str) -> str:
+        form = {"MessageSid": "SM" + uuid.uuid4().hex, "From": ORGANIZER, "Body": body}
+        answer = requests.post(url, data=form, timeout=15,
+                               headers={"X-Twilio-Signature": validator.compute_signature(url, form)})
+        return answer.text
+
+    code = re.search(r"SEND (\d{4})", text("BCAST The kitchen moved to the church hall."))
+    assert code, "no preview"
+    text(f"SEND {code.group(1)}")
+    fake.wait_for_messages(100, timeout=60)
+    return workers
 
 
 if __name__ == "__main__":
