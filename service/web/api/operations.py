@@ -180,7 +180,7 @@ def authenticate(session: Session, roles: tuple[str, ...]) -> Actor:
     if token is None:
         raise problems.Unauthorized("the bearer token is unknown or revoked")
     if token.role not in roles:
-        raise Forbidden(f"a {token.role} token may not do this (needs: {', '.join(roles)})")
+        raise Forbidden(f"the {token.role} role may not do this (needs: {', '.join(roles)})")
     return Actor.of_token(token)
 
 
