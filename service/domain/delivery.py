@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from service.domain.supporters import mark_unreachable
@@ -42,6 +42,8 @@ RANK = {
     "skipped": 4,
 }
 
+_INSERT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+
 # Called with (session, message, now) after a message's ledger status moved.
 # The alert engine listens, to skip a responder whose page did not arrive.
 StatusListener = Callable[[Session, OutboundMessage, datetime], None]
@@ -52,14 +54,16 @@ def record(
     session: Session, message_sid: str, status: str, error_code: int | None, now: datetime
 ) -> bool:
     """Record one callback; False if this (MessageSid, status) was seen before."""
-    try:
-        with session.begin_nested():
-            session.add(
-                StatusEvent(
-                    message_sid=message_sid, status=status, error_code=error_code, received_at=now
-                )
-            )
-    except IntegrityError:
+    # One statement, no savepoint: a broadcast brings two callbacks a text.
+    insert = _INSERT[session.get_bind().dialect.name](StatusEvent)
+    inserted = session.scalar(
+        insert.values(
+            message_sid=message_sid, status=status, error_code=error_code, received_at=now
+        )
+        .on_conflict_do_nothing(index_elements=["message_sid", "status"])
+        .returning(StatusEvent.id)
+    )
+    if inserted is None:
         return False
     message = session.scalar(
         select(OutboundMessage).where(OutboundMessage.provider_sid == message_sid)
