@@ -33,11 +33,7 @@ class TwilioGateway:
         if api_base_url:
             # Do not set region/edge with this: they rewrite the host.
             self.client.api.base_url = api_base_url
-        self._sender = (
-            {"messaging_service_sid": messaging_service_sid}
-            if messaging_service_sid
-            else {"from_": from_number}
-        )
+        self._sender = sender_options(from_number, messaging_service_sid)
         self._status_callback = status_callback
 
     def send(self, to: str, body: str, *, validity_period: int | None = None) -> str:
@@ -61,6 +57,13 @@ class TwilioGateway:
                 f"twilio: no clear answer ({type(exc).__name__})", ambiguous=True
             ) from None
         return str(message.sid)
+
+
+def sender_options(from_number: str, messaging_service_sid: str) -> dict[str, object]:
+    """Who a text is from: the Messaging Service when there is one, else the number."""
+    if messaging_service_sid:
+        return {"messaging_service_sid": messaging_service_sid}
+    return {"from_": from_number}
 
 
 def _never_sent(exc: requests.exceptions.RequestException) -> bool:

@@ -23,7 +23,7 @@ from twilio.rest import Client
 
 from service.config import Config
 from service.gateway.base import SendError, SmsGateway
-from service.gateway.twilio import REQUEST_TIMEOUT_SECONDS, _classify
+from service.gateway.twilio import REQUEST_TIMEOUT_SECONDS, _classify, sender_options
 
 
 class AsyncSmsGateway(Protocol):
@@ -53,11 +53,7 @@ class AsyncTwilioGateway:
             self.client.api.base_url = api_base_url
         self._messages = self.client.messages  # resolves twilio's lazy imports now
         self._timeout = timeout
-        self._options: dict[str, object] = (
-            {"messaging_service_sid": messaging_service_sid}
-            if messaging_service_sid
-            else {"from_": from_number}
-        )
+        self._options = sender_options(from_number, messaging_service_sid)
         if status_callback:
             self._options["status_callback"] = status_callback
 

@@ -11,12 +11,15 @@ from werkzeug.exceptions import HTTPException
 log = logging.getLogger(__name__)
 
 
+def plain_http_error(exc: HTTPException) -> Response:
+    """An HTTP error outside the API: its status and its reason, as plain text."""
+    return Response(
+        f"{exc.name}: {exc.description}\n", status=exc.code or 500, content_type="text/plain"
+    )
+
+
 def register_error_handlers(app: Flask) -> None:
-    @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException) -> Response:
-        return Response(
-            f"{exc.name}: {exc.description}\n", status=exc.code or 500, content_type="text/plain"
-        )
+    app.register_error_handler(HTTPException, plain_http_error)
 
     @app.errorhandler(OperationalError)
     def database_unavailable(exc: DBAPIError) -> Response:

@@ -16,6 +16,7 @@ from werkzeug.exceptions import HTTPException
 
 from service.domain.broadcasts.errors import Refused
 from service.errors import Conflict, Forbidden, InvalidInput, NotFound, RallylineError
+from service.web.errors import plain_http_error
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +112,4 @@ def register(blueprint: Blueprint) -> None:
     def unrouted(exc: HTTPException) -> Response:
         if request.path.startswith(PREFIX):
             return from_http(exc)
-        return Response(
-            f"{exc.name}: {exc.description}\n", status=exc.code or 500, content_type="text/plain"
-        )
+        return plain_http_error(exc)
