@@ -37,8 +37,17 @@ from twilio.request_validator import RequestValidator
 REPO = Path(__file__).resolve().parents[1]
 TOKEN = "development-token"
 KEY = "q0Z7m9mRkq5W3bVx0pE1t2yU8iO4aS6dF7gH9jK0lZc="
-BODIES = ["JOIN", "ZONE north", "ZONE 19104", "what time is the meeting?", "STOP", "HELP",
-          "unirme", "ESPANOL", "START"]
+BODIES = [
+    "JOIN",
+    "ZONE north",
+    "ZONE 19104",
+    "what time is the meeting?",
+    "STOP",
+    "HELP",
+    "unirme",
+    "ESPANOL",
+    "START",
+]
 
 
 def free_port() -> int:
@@ -49,9 +58,23 @@ def free_port() -> int:
 
 def start(app: str, env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--no-control-socket", "--workers", os.environ.get("WEB_CONCURRENCY", "2"),
-         "--bind", f"127.0.0.1:{port}", "--log-level", "warning", app],
-        cwd=REPO, env=env, start_new_session=True)
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--no-control-socket",
+            "--workers",
+            os.environ.get("WEB_CONCURRENCY", "2"),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            app,
+        ],
+        cwd=REPO,
+        env=env,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -68,9 +91,14 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 
 def signed_form(url: str, validator: RequestValidator) -> tuple[dict[str, str], str]:
-    form = {"MessageSid": "SM" + uuid.uuid4().hex, "AccountSid": "AC" + "0" * 32,
-            "From": f"+1215555{random.randrange(10_000):04d}", "To": "+15005550006",
-            "Body": random.choice(BODIES), "NumMedia": "0"}
+    form = {
+        "MessageSid": "SM" + uuid.uuid4().hex,
+        "AccountSid": "AC" + "0" * 32,
+        "From": f"+1215555{random.randrange(10_000):04d}",
+        "To": "+15005550006",
+        "Body": random.choice(BODIES),
+        "NumMedia": "0",
+    }
     return form, validator.compute_signature(url, form)
 
 
@@ -128,9 +156,14 @@ def measure(name: str, url: str, seconds: float, rate: int) -> dict[str, float]:
     asyncio.run(saturate(url, 1.0, 8))  # warm up connections and caches
     throughput, errors = asyncio.run(saturate(url, seconds, 16))
     latencies, steady_errors = asyncio.run(steady(url, rate, seconds))
-    return {"name": name, "rps": throughput, "errors": errors + steady_errors,
-            "p50": percentile(latencies, 50), "p99": percentile(latencies, 99),
-            "mean": statistics.mean(latencies) * 1000}
+    return {
+        "name": name,
+        "rps": throughput,
+        "errors": errors + steady_errors,
+        "p50": percentile(latencies, 50),
+        "p99": percentile(latencies, 99),
+        "mean": statistics.mean(latencies) * 1000,
+    }
 
 
 def main() -> None:
@@ -142,8 +175,12 @@ def main() -> None:
     args = parser.parse_args()
 
     var = Path(tempfile.mkdtemp(prefix="bench-webhook-"))
-    env = {**os.environ, "RALLYLINE_SECRET_KEY": KEY, "RALLYLINE_VAR_DIR": str(var),
-           "BENCH_TOKEN": TOKEN}
+    env = {
+        **os.environ,
+        "RALLYLINE_SECRET_KEY": KEY,
+        "RALLYLINE_VAR_DIR": str(var),
+        "BENCH_TOKEN": TOKEN,
+    }
     database = env.get("DATABASE_URL") or f"sqlite:///{var / 'rallyline.db'}"
     env["DATABASE_URL"] = database
     sys.path.insert(0, str(REPO))
@@ -159,14 +196,20 @@ def main() -> None:
 
     # Texts the app sends (the broadcast phase) go to the local Twilio-compatible server.
     fake = FakeTwilio.start(auth_token=TOKEN)
-    env.update(TWILIO_ACCOUNT_SID=fake.account_sid, TWILIO_AUTH_TOKEN=TOKEN,
-               TWILIO_FROM_NUMBER="+15005550006", TWILIO_API_BASE_URL=fake.url,
-               SEND_RATE_PER_SECOND=str(args.send_rate))
+    env.update(
+        TWILIO_ACCOUNT_SID=fake.account_sid,
+        TWILIO_AUTH_TOKEN=TOKEN,
+        TWILIO_FROM_NUMBER="+15005550006",
+        TWILIO_API_BASE_URL=fake.url,
+        SEND_RATE_PER_SECOND=str(args.send_rate),
+    )
     results = []
     try:
-        for name, app in (("bare signature check", "bench.bare_webhook:app"),
-                          ("rallyline webhook", "service.wsgi:app"),
-                          ("  with a broadcast", "service.wsgi:app")):
+        for name, app in (
+            ("bare signature check", "bench.bare_webhook:app"),
+            ("rallyline webhook", "service.wsgi:app"),
+            ("  with a broadcast", "service.wsgi:app"),
+        ):
             port = free_port()
             env["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{port}"
             server = start(app, env, port)
@@ -174,8 +217,9 @@ def main() -> None:
             try:
                 if name.strip().startswith("with a broadcast"):
                     workers = broadcast_in_flight(env, args.recipients, fake)
-                results.append(measure(name, f"{env['PUBLIC_BASE_URL']}/twilio/sms",
-                                       args.seconds, args.rate))
+                results.append(
+                    measure(name, f"{env['PUBLIC_BASE_URL']}/twilio/sms", args.seconds, args.rate)
+                )
                 if workers:
                     results[-1]["sent"] = len(fake.messages())
             finally:
@@ -186,25 +230,37 @@ def main() -> None:
         fake.stop()
 
     kind = "PostgreSQL" if "postgres" in database else "SQLite"
-    print(f"\nwebhook benchmark: {kind}, gunicorn {os.environ.get('WEB_CONCURRENCY', '2')} sync workers, {os.cpu_count()} cores, "
-          f"{args.seconds:.0f}s per phase")
-    print(f"{'server':<24}{'max req/s':>11}{'p50 @' + str(args.rate) + '/s':>14}"
-          f"{'p99 @' + str(args.rate) + '/s':>14}{'errors':>8}")
+    print(
+        f"\nwebhook benchmark: {kind}, gunicorn {os.environ.get('WEB_CONCURRENCY', '2')} sync workers, {os.cpu_count()} cores, "
+        f"{args.seconds:.0f}s per phase"
+    )
+    print(
+        f"{'server':<24}{'max req/s':>11}{'p50 @' + str(args.rate) + '/s':>14}"
+        f"{'p99 @' + str(args.rate) + '/s':>14}{'errors':>8}"
+    )
     for r in results:
-        print(f"{r['name']:<24}{r['rps']:>11.0f}{r['p50']:>12.1f}ms{r['p99']:>12.1f}ms"
-              f"{r['errors']:>8.0f}")
+        print(
+            f"{r['name']:<24}{r['rps']:>11.0f}{r['p50']:>12.1f}ms{r['p99']:>12.1f}ms"
+            f"{r['errors']:>8.0f}"
+        )
     bare, ours, busy = results
-    print(f"\nrallyline reaches {ours['rps'] / bare['rps']:.0%} of the bare ceiling "
-          f"(target >= 30%); p99 at {args.rate}/s is {ours['p99']:.1f} ms (target < 50 ms).")
-    print(f"With a {args.recipients}-recipient broadcast in flight (two RQ workers sending at "
-          f"{args.send_rate}/s; {busy['sent']} texts out by the end): {busy['rps']:.0f} req/s, "
-          f"p99 {busy['p99']:.1f} ms at {args.rate}/s.")
+    print(
+        f"\nrallyline reaches {ours['rps'] / bare['rps']:.0%} of the bare ceiling "
+        f"(target >= 30%); p99 at {args.rate}/s is {ours['p99']:.1f} ms (target < 50 ms)."
+    )
+    print(
+        f"With a {args.recipients}-recipient broadcast in flight (two RQ workers sending at "
+        f"{args.send_rate}/s; {busy['sent']} texts out by the end): {busy['rps']:.0f} req/s, "
+        f"p99 {busy['p99']:.1f} ms at {args.rate}/s."
+    )
 
 
 ORGANIZER = "+12155550111"
 
 
-def broadcast_in_flight(env: dict[str, str], recipients: int, fake) -> list[subprocess.Popen[bytes]]:  # type: ignore[no-untyped-def]
+def broadcast_in_flight(
+    env: dict[str, str], recipients: int, fake
+) -> list[subprocess.Popen[bytes]]:  # type: ignore[no-untyped-def]
     """Seed an audience, start two workers and SEND a broadcast; return once texts flow."""
     import re
 
@@ -221,11 +277,26 @@ def broadcast_in_flight(env: dict[str, str], recipients: int, fake) -> list[subp
     seed_subscribers(rt.database, rt.vault, recipients, start=int(time.time()) % 1_000_000)
     rt.close()
     workers = [
-        subprocess.Popen([sys.executable, "-m", "rq.cli", "worker", "--worker-class",
-                          "rq.worker.SimpleWorker", "--url", env["REDIS_URL"], "alerts",
-                          "broadcasts", "default"], cwd=REPO, env=env,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                         start_new_session=True)
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "rq.cli",
+                "worker",
+                "--worker-class",
+                "rq.worker.SimpleWorker",
+                "--url",
+                env["REDIS_URL"],
+                "alerts",
+                "broadcasts",
+                "default",
+            ],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         for _ in range(2)
     ]
     url = f"{env['PUBLIC_BASE_URL']}/twilio/sms"
@@ -233,8 +304,12 @@ def broadcast_in_flight(env: dict[str, str], recipients: int, fake) -> list[subp
 
     def text(body: str) -> str:
         form = {"MessageSid": "SM" + uuid.uuid4().hex, "From": ORGANIZER, "Body": body}
-        answer = requests.post(url, data=form, timeout=15,
-                               headers={"X-Twilio-Signature": validator.compute_signature(url, form)})
+        answer = requests.post(
+            url,
+            data=form,
+            timeout=15,
+            headers={"X-Twilio-Signature": validator.compute_signature(url, form)},
+        )
         return answer.text
 
     code = re.search(r"SEND (\d{4})", text("BCAST The kitchen moved to the church hall."))

@@ -52,12 +52,14 @@ class Receiver:
                 length = int(self.headers.get("Content-Length", "0"))
                 body = self.rfile.read(length).decode()
                 with receiver.lock:
-                    receiver.calls.append({
-                        "path": self.path,
-                        "signature": self.headers.get("X-Twilio-Signature"),
-                        "content_type": self.headers.get("Content-Type"),
-                        "params": dict(parse_qsl(body, keep_blank_values=True)),
-                    })
+                    receiver.calls.append(
+                        {
+                            "path": self.path,
+                            "signature": self.headers.get("X-Twilio-Signature"),
+                            "content_type": self.headers.get("Content-Type"),
+                            "params": dict(parse_qsl(body, keep_blank_values=True)),
+                        }
+                    )
                 self.send_response(receiver.status_code)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -67,8 +69,9 @@ class Receiver:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever,
-                                       kwargs={"poll_interval": 0.05}, daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self.thread.start()
 
     def wait_for(self, count: int, timeout: float = 5.0) -> list[dict[str, Any]]:
@@ -96,8 +99,13 @@ def receiver() -> Iterator[Receiver]:
 
 def test_create_is_recorded(fake: FakeTwilio, client: Client) -> None:
     before = time.time()
-    msg = client.messages.create(to=TO, from_=FROM, body="Meet at 5", validity_period=600,
-                                 status_callback="http://127.0.0.1:9/status")
+    msg = client.messages.create(
+        to=TO,
+        from_=FROM,
+        body="Meet at 5",
+        validity_period=600,
+        status_callback="http://127.0.0.1:9/status",
+    )
     assert re.fullmatch(r"SM[0-9a-f]{32}", msg.sid)
     assert msg.status == "queued"
     assert (msg.to, msg.from_, msg.body, msg.num_segments) == (TO, FROM, "Meet at 5", "1")
@@ -139,13 +147,18 @@ def test_bad_credentials_are_401(fake: FakeTwilio) -> None:
 
 @pytest.mark.parametrize(
     ("fields", "code"),
-    [({"From": FROM, "Body": "x"}, 21604), ({"To": TO, "From": FROM}, 21602),
-     ({"To": TO, "Body": "x"}, 21603), ({"To": "555-1234", "From": FROM, "Body": "x"}, 21211),
-     ({"To": TO, "From": FROM, "Body": "x" * 1601}, 21617)],
+    [
+        ({"From": FROM, "Body": "x"}, 21604),
+        ({"To": TO, "From": FROM}, 21602),
+        ({"To": TO, "Body": "x"}, 21603),
+        ({"To": "555-1234", "From": FROM, "Body": "x"}, 21211),
+        ({"To": TO, "From": FROM, "Body": "x" * 1601}, 21617),
+    ],
 )
 def test_invalid_creates_are_400(fake: FakeTwilio, fields: dict[str, str], code: int) -> None:
-    resp = requests.post(fake.messages_url, data=fields, auth=(fake.account_sid,
-                                                              fake.auth_token), timeout=5)
+    resp = requests.post(
+        fake.messages_url, data=fields, auth=(fake.account_sid, fake.auth_token), timeout=5
+    )
     assert resp.status_code == 400
     body = resp.json()
     assert body["code"] == code and body["status"] == 400
@@ -221,8 +234,9 @@ def test_delay_and_client_timeout(fake: FakeTwilio) -> None:
     assert time.monotonic() - started >= 0.4
 
 
-def test_status_callbacks_are_signed_and_ordered(fake: FakeTwilio, client: Client,
-                                                 receiver: Receiver) -> None:
+def test_status_callbacks_are_signed_and_ordered(
+    fake: FakeTwilio, client: Client, receiver: Receiver
+) -> None:
     url = f"{receiver.url}/twilio/status?campaign=7"
     msg = client.messages.create(to=TO, from_=FROM, body="x", status_callback=url)
     calls = receiver.wait_for(2)
@@ -232,33 +246,38 @@ def test_status_callbacks_are_signed_and_ordered(fake: FakeTwilio, client: Clien
         assert call["path"] == "/twilio/status?campaign=7"
         assert call["content_type"].startswith("application/x-www-form-urlencoded")
         assert validator.validate(url, call["params"], call["signature"])
-        assert not validator.validate(url, {**call["params"], "To": "+1999"},
-                                      call["signature"])
+        assert not validator.validate(url, {**call["params"], "To": "+1999"}, call["signature"])
         p = call["params"]
-        assert (p["MessageSid"], p["SmsSid"], p["To"], p["From"]) == (msg.sid, msg.sid, TO,
-                                                                        FROM)
+        assert (p["MessageSid"], p["SmsSid"], p["To"], p["From"]) == (msg.sid, msg.sid, TO, FROM)
         assert p["SmsStatus"] == p["MessageStatus"]
         assert p["AccountSid"] == fake.account_sid and p["ApiVersion"] == "2010-04-01"
         assert "ErrorCode" not in p
-    rec = fake.wait_until(lambda: fake.message(msg.sid),
-                          lambda m: len(m["callbacks"]) == 2
-                          and all(c["http_status"] for c in m["callbacks"]), what="callbacks")
+    rec = fake.wait_until(
+        lambda: fake.message(msg.sid),
+        lambda m: len(m["callbacks"]) == 2 and all(c["http_status"] for c in m["callbacks"]),
+        what="callbacks",
+    )
     assert rec["status"] == "delivered"
     assert [c["http_status"] for c in rec["callbacks"]] == [200, 200]
 
 
-def test_undelivered_and_failed_callbacks(fake: FakeTwilio, client: Client,
-                                          receiver: Receiver) -> None:
-    fake.set_faults(undelivered_numbers={"+15005550020": 30003},
-                    failed_numbers={"+15005550021": 30008}, callback_delay_seconds=0.01)
+def test_undelivered_and_failed_callbacks(
+    fake: FakeTwilio, client: Client, receiver: Receiver
+) -> None:
+    fake.set_faults(
+        undelivered_numbers={"+15005550020": 30003},
+        failed_numbers={"+15005550021": 30008},
+        callback_delay_seconds=0.01,
+    )
     url = receiver.url + "/status"
     client.messages.create(to="+15005550020", from_=FROM, body="x", status_callback=url)
     calls = receiver.wait_for(2)
     assert [c["params"]["MessageStatus"] for c in calls] == ["sent", "undelivered"]
     assert "ErrorCode" not in calls[0]["params"]
     assert calls[1]["params"]["ErrorCode"] == "30003"
-    assert RequestValidator(fake.auth_token).validate(url, calls[1]["params"],
-                                                      calls[1]["signature"])
+    assert RequestValidator(fake.auth_token).validate(
+        url, calls[1]["params"], calls[1]["signature"]
+    )
 
     msg = client.messages.create(to="+15005550021", from_=FROM, body="x", status_callback=url)
     calls = receiver.wait_for(3)
@@ -269,22 +288,22 @@ def test_undelivered_and_failed_callbacks(fake: FakeTwilio, client: Client,
     assert client.messages(msg.sid).fetch().error_code == 30008
 
 
-def test_out_of_order_callbacks_keep_status_monotonic(fake: FakeTwilio, client: Client,
-                                                      receiver: Receiver) -> None:
+def test_out_of_order_callbacks_keep_status_monotonic(
+    fake: FakeTwilio, client: Client, receiver: Receiver
+) -> None:
     fake.set_faults(callbacks_out_of_order=True, callback_delay_seconds=0.01)
-    msg = client.messages.create(to=TO, from_=FROM, body="x",
-                                 status_callback=receiver.url + "/s")
+    msg = client.messages.create(to=TO, from_=FROM, body="x", status_callback=receiver.url + "/s")
     calls = receiver.wait_for(2)
     assert [c["params"]["MessageStatus"] for c in calls] == ["delivered", "sent"]
     assert fake.wait_for_idle()["pending"] == 0
     assert fake.message(msg.sid)["status"] == "delivered"
 
 
-def test_callbacks_off_and_broken_receivers(fake: FakeTwilio, client: Client,
-                                            receiver: Receiver) -> None:
+def test_callbacks_off_and_broken_receivers(
+    fake: FakeTwilio, client: Client, receiver: Receiver
+) -> None:
     fake.set_faults(callbacks=False, callback_delay_seconds=0.01)
-    msg = client.messages.create(to=TO, from_=FROM, body="x",
-                                 status_callback=receiver.url + "/s")
+    msg = client.messages.create(to=TO, from_=FROM, body="x", status_callback=receiver.url + "/s")
     fake.wait_for_status(msg.sid, "delivered")
     assert receiver.calls == []
 
@@ -295,7 +314,10 @@ def test_callbacks_off_and_broken_receivers(fake: FakeTwilio, client: Client,
     client.messages.create(to=TO, from_=FROM, body="x", status_callback="http://127.0.0.1:9/")
     stats = fake.wait_for_idle(timeout=5)
     assert (stats["callbacks_posted"], stats["callbacks_ok"], stats["callbacks_failed"]) == (
-        4, 0, 4)
+        4,
+        0,
+        4,
+    )
     statuses = [[c["http_status"] for c in m["callbacks"]] for m in fake.messages()]
     assert statuses == [[], [500, 500], [None, None]]
     assert fake.messages()[2]["callbacks"][0]["error"]

@@ -15,8 +15,15 @@ line = st.integers(100, 199)  # 555-01xx: the numbers reserved for fiction
 def test_every_way_of_writing_a_number_gives_one_e164(area, last):
     e164 = f"+1{area}5550{last}"
     national = f"{area}5550{last}"
-    writings = [e164, national, f"1{national}", f"({area}) 555-0{last}", f"{area}.555.0{last}",
-                f"+1 {area} 555 0{last}", f" {area}-555-0{last} "]
+    writings = [
+        e164,
+        national,
+        f"1{national}",
+        f"({area}) 555-0{last}",
+        f"{area}.555.0{last}",
+        f"+1 {area} 555 0{last}",
+        f" {area}-555-0{last} ",
+    ]
     assert {normalize(w) for w in writings} == {e164}
 
 
@@ -33,7 +40,9 @@ def test_anything_either_normalizes_to_e164_or_is_refused_clearly(text):
     assert normalize(result) == result, "normalizing is idempotent"
 
 
-@pytest.mark.parametrize("bad", ["", "   ", "12", "not a number", "+1 215 555", "9" * 41, "+999 1234"])
+@pytest.mark.parametrize(
+    "bad", ["", "   ", "12", "not a number", "+1 215 555", "9" * 41, "+999 1234"]
+)
 def test_bad_numbers_are_refused_with_a_reason(bad):
     with pytest.raises(InvalidPhoneNumber, match="phone number"):
         normalize(bad)

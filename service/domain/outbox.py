@@ -24,8 +24,9 @@ GRACE = timedelta(seconds=5)
 
 def defer(session: Session, effects: Iterable[Effect], now: datetime) -> list[int]:
     entries = [
-        OutboxEntry(queue=e.queue, function=e.function, args=list(e.args), job_id=e.job_id,
-                    created_at=now)
+        OutboxEntry(
+            queue=e.queue, function=e.function, args=list(e.args), job_id=e.job_id, created_at=now
+        )
         for e in effects
     ]
     if not entries:
@@ -50,8 +51,12 @@ def hand_over(
             continue
         entry = session.get(OutboxEntry, entry_id)
         assert entry is not None
-        effect = Effect(entry.queue, entry.function, tuple(entry.args),
-                        job_id=entry.job_id or f"outbox-{entry.id}")
+        effect = Effect(
+            entry.queue,
+            entry.function,
+            tuple(entry.args),
+            job_id=entry.job_id or f"outbox-{entry.id}",
+        )
         if not enqueue(effect):
             # Redis is down: give the claim back and stop trying for now.
             entry.handed_at = None

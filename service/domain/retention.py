@@ -51,5 +51,9 @@ def purge(session: Session, now: datetime, retention_days: int) -> dict[str, int
     outbox = session.execute(
         delete(OutboxEntry).where(OutboxEntry.handed_at < now - OUTBOX_KEPT)
     ).rowcount
-    return {"inbound_bodies": inbound + replies, "outbound_bodies": outbound,
-            "expired_codes": codes, "outbox_entries": outbox}
+    return {
+        "inbound_bodies": inbound + replies,
+        "outbound_bodies": outbound,
+        "expired_codes": codes,
+        "outbox_entries": outbox,
+    }

@@ -180,8 +180,15 @@ def _consent(
 ) -> None:
     ctx.session.execute(
         insert(ConsentEvent),
-        {"subscriber_id": subscriber.id, "kind": kind, "keyword": word, "source": "sms",
-         "message_sid": ctx.message_sid, "list_id": list_id, "at": ctx.now},
+        {
+            "subscriber_id": subscriber.id,
+            "kind": kind,
+            "keyword": word,
+            "source": "sms",
+            "message_sid": ctx.message_sid,
+            "list_id": list_id,
+            "at": ctx.now,
+        },
     )
 
 

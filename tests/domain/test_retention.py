@@ -21,21 +21,43 @@ def test_purge(phone, session, runtime):
     sent.status, sent.updated_at = "delivered", now - timedelta(days=31)
     waiting = sending.queue_notice(session, runtime.vault, "still queued", to="+12155550112")
     waiting.updated_at = now - timedelta(days=31)
-    stale = Broadcast(kind="bcast", body_enc=runtime.vault.encrypt("x"), code="4821",
-                      code_expires_at=now - timedelta(hours=2))
-    live = Broadcast(kind="bcast", body_enc=runtime.vault.encrypt("y"), code="1234",
-                     code_expires_at=now + timedelta(minutes=5))
-    just_expired = Broadcast(kind="bcast", body_enc=runtime.vault.encrypt("z"), code="5555",
-                             code_expires_at=now - timedelta(minutes=5))
-    session.add_all([stale, live, just_expired,
-                     OutboxEntry(queue="default", function="f", args=[], handed_at=now - timedelta(days=2)),
-                     OutboxEntry(queue="default", function="f", args=[], handed_at=None)])
+    stale = Broadcast(
+        kind="bcast",
+        body_enc=runtime.vault.encrypt("x"),
+        code="4821",
+        code_expires_at=now - timedelta(hours=2),
+    )
+    live = Broadcast(
+        kind="bcast",
+        body_enc=runtime.vault.encrypt("y"),
+        code="1234",
+        code_expires_at=now + timedelta(minutes=5),
+    )
+    just_expired = Broadcast(
+        kind="bcast",
+        body_enc=runtime.vault.encrypt("z"),
+        code="5555",
+        code_expires_at=now - timedelta(minutes=5),
+    )
+    session.add_all(
+        [
+            stale,
+            live,
+            just_expired,
+            OutboxEntry(queue="default", function="f", args=[], handed_at=now - timedelta(days=2)),
+            OutboxEntry(queue="default", function="f", args=[], handed_at=None),
+        ]
+    )
     session.commit()
 
     counts = retention.purge(session, now, retention_days=30)
     session.commit()
-    assert counts == {"inbound_bodies": 1, "outbound_bodies": 1, "expired_codes": 1,
-                      "outbox_entries": 1}
+    assert counts == {
+        "inbound_bodies": 1,
+        "outbound_bodies": 1,
+        "expired_codes": 1,
+        "outbox_entries": 1,
+    }
     session.expire_all()
     assert old.body_enc is None and old.reply_enc is None and old.message_sid
     assert recent.body_enc is not None

@@ -47,4 +47,3 @@ def test_no_ack_escalates_repeats_and_tells_organizers(stack_env, stack, fake_tw
     assert unexpected(fake_twilio, {ANA: 2, BEN: 2, CARLA: 2, ORGANIZER: 1}) == {}
     for number in (ANA, BEN):
         assert "STILL UNANSWERED (page 2)" in pages(fake_twilio, number)[1]["body"]
-

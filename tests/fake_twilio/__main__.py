@@ -32,8 +32,9 @@ def _loopback(host: str) -> bool:
         return False
 
 
-async def serve(host: str, port: int, account_sid: str, auth_token: str,
-                exit_on_stdin_eof: bool) -> None:
+async def serve(
+    host: str, port: int, account_sid: str, auth_token: str, exit_on_stdin_eof: bool
+) -> None:
     app = create_app(account_sid, auth_token)
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
@@ -49,6 +50,7 @@ async def serve(host: str, port: int, account_sid: str, auth_token: str,
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     if exit_on_stdin_eof:
+
         def watch_stdin() -> None:
             # os.read on the raw fd: a daemon thread blocked in sys.stdin.buffer.read()
             # holds the buffer's lock and stalls interpreter exit by a second.
@@ -66,19 +68,24 @@ async def serve(host: str, port: int, account_sid: str, auth_token: str,
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tests.fake_twilio",
-                                     description="Fake Twilio Messages API")
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.fake_twilio", description="Fake Twilio Messages API"
+    )
     parser.add_argument("--host", default="127.0.0.1", help="loopback address only")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--account-sid", default=DEFAULT_ACCOUNT_SID)
     parser.add_argument("--auth-token", default=DEFAULT_AUTH_TOKEN)
-    parser.add_argument("--exit-on-stdin-eof", action="store_true",
-                        help="stop when stdin closes (used by FakeTwilio.start)")
+    parser.add_argument(
+        "--exit-on-stdin-eof",
+        action="store_true",
+        help="stop when stdin closes (used by FakeTwilio.start)",
+    )
     args = parser.parse_args(argv)
     if not _loopback(args.host):
         parser.error(f"--host must be a loopback address, not {args.host!r}")
-    asyncio.run(serve(args.host, args.port, args.account_sid, args.auth_token,
-                      args.exit_on_stdin_eof))
+    asyncio.run(
+        serve(args.host, args.port, args.account_sid, args.auth_token, args.exit_on_stdin_eof)
+    )
     return 0
 
 

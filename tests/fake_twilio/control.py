@@ -99,10 +99,14 @@ class FakeTwilioError(RuntimeError):
 class FakeTwilio:
     """A running fake Twilio server (usually a subprocess started by ``start``)."""
 
-    def __init__(self, url: str, account_sid: str = DEFAULT_ACCOUNT_SID,
-                 auth_token: str = DEFAULT_AUTH_TOKEN,
-                 process: subprocess.Popen[bytes] | None = None,
-                 log_path: str | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        account_sid: str = DEFAULT_ACCOUNT_SID,
+        auth_token: str = DEFAULT_AUTH_TOKEN,
+        process: subprocess.Popen[bytes] | None = None,
+        log_path: str | None = None,
+    ) -> None:
         self.url = url.rstrip("/")
         self.account_sid = account_sid
         self.auth_token = auth_token
@@ -114,37 +118,63 @@ class FakeTwilio:
     # -- lifecycle ------------------------------------------------------------------
 
     @classmethod
-    def start(cls, account_sid: str = DEFAULT_ACCOUNT_SID,
-              auth_token: str = DEFAULT_AUTH_TOKEN, *, host: str = "127.0.0.1",
-              port: int = 0, startup_timeout: float = 15.0) -> FakeTwilio:
+    def start(
+        cls,
+        account_sid: str = DEFAULT_ACCOUNT_SID,
+        auth_token: str = DEFAULT_AUTH_TOKEN,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        startup_timeout: float = 15.0,
+    ) -> FakeTwilio:
         """Spawn ``python -m tests.fake_twilio`` and wait for its LISTENING line."""
         fd, log_path = tempfile.mkstemp(prefix="fake-twilio-", suffix=".log")
         with os.fdopen(fd, "wb") as log:
             process = subprocess.Popen(
-                [sys.executable, "-m", "tests.fake_twilio", "--host", host,
-                 "--port", str(port), "--account-sid", account_sid,
-                 "--auth-token", auth_token, "--exit-on-stdin-eof"],
-                cwd=REPO_ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                stderr=log)
+                [
+                    sys.executable,
+                    "-m",
+                    "tests.fake_twilio",
+                    "--host",
+                    host,
+                    "--port",
+                    str(port),
+                    "--account-sid",
+                    account_sid,
+                    "--auth-token",
+                    auth_token,
+                    "--exit-on-stdin-eof",
+                ],
+                cwd=REPO_ROOT,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=log,
+            )
         assert process.stdout is not None
         lines: queue.Queue[bytes] = queue.Queue()
         stdout = process.stdout
-        threading.Thread(target=lambda: lines.put(stdout.readline()),
-                         name="fake-twilio-start", daemon=True).start()
+        threading.Thread(
+            target=lambda: lines.put(stdout.readline()), name="fake-twilio-start", daemon=True
+        ).start()
         try:
             line = lines.get(timeout=startup_timeout).decode(errors="replace").strip()
         except queue.Empty:
             line = None
         if not line or not line.startswith("LISTENING "):
             _kill(process)
-            why = (f"no LISTENING line within {startup_timeout:.0f} s" if line is None
-                   else f"exited with {process.returncode}" if not line
-                   else f"unexpected first line {line!r}")
+            why = (
+                f"no LISTENING line within {startup_timeout:.0f} s"
+                if line is None
+                else f"exited with {process.returncode}"
+                if not line
+                else f"unexpected first line {line!r}"
+            )
             stderr = _tail(log_path)
             with contextlib.suppress(OSError):
                 os.unlink(log_path)
             raise FakeTwilioError(
-                f"fake Twilio server did not start ({why}); its stderr:\n{stderr}")
+                f"fake Twilio server did not start ({why}); its stderr:\n{stderr}"
+            )
         return cls(line.split(" ", 1)[1], account_sid, auth_token, process, log_path)
 
     def stop(self) -> None:
@@ -163,8 +193,12 @@ class FakeTwilio:
     def __enter__(self) -> FakeTwilio:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.stop()
 
     # -- pointing twilio-python at it --------------------------------------------
@@ -178,8 +212,9 @@ class FakeTwilio:
         from twilio.http.http_client import TwilioHttpClient
         from twilio.rest import Client
 
-        client = Client(self.account_sid, self.auth_token,
-                        http_client=TwilioHttpClient(timeout=timeout))
+        client = Client(
+            self.account_sid, self.auth_token, http_client=TwilioHttpClient(timeout=timeout)
+        )
         client.api.base_url = self.url
         return client
 
@@ -194,8 +229,7 @@ class FakeTwilio:
     def health(self) -> dict[str, Any]:
         return self._call("GET", "/_fake/health")
 
-    def messages(self, to: str | None = None, status: str | None = None
-                 ) -> list[dict[str, Any]]:
+    def messages(self, to: str | None = None, status: str | None = None) -> list[dict[str, Any]]:
         """Recorded (accepted) messages in arrival order, optionally filtered."""
         params = {k: v for k, v in (("to", to), ("status", status)) if v is not None}
         return self._call("GET", "/_fake/messages", params=params)
@@ -224,9 +258,14 @@ class FakeTwilio:
 
     # -- waiting ------------------------------------------------------------------
 
-    def wait_until(self, probe: Callable[[], T], done: Callable[[T], bool],
-                   timeout: float = 10.0, what: str = "condition",
-                   interval: float = 0.02) -> T:
+    def wait_until(
+        self,
+        probe: Callable[[], T],
+        done: Callable[[T], bool],
+        timeout: float = 10.0,
+        what: str = "condition",
+        interval: float = 0.02,
+    ) -> T:
         """Call ``probe`` until ``done(result)``; AssertionError with the last result."""
         deadline = time.monotonic() + timeout
         while True:
@@ -234,27 +273,40 @@ class FakeTwilio:
             if done(seen):
                 return seen
             if time.monotonic() >= deadline:
-                raise AssertionError(f"timed out after {timeout} s waiting for {what}; "
-                                     f"last saw: {seen!r}")
+                raise AssertionError(
+                    f"timed out after {timeout} s waiting for {what}; last saw: {seen!r}"
+                )
             time.sleep(interval)
 
-    def wait_for_messages(self, count: int, timeout: float = 10.0, to: str | None = None
-                          ) -> list[dict[str, Any]]:
+    def wait_for_messages(
+        self, count: int, timeout: float = 10.0, to: str | None = None
+    ) -> list[dict[str, Any]]:
         """Wait until at least ``count`` messages (to ``to``) are recorded."""
-        return self.wait_until(lambda: self.messages(to=to), lambda m: len(m) >= count,
-                               timeout, f"{count} message(s)" + (f" to {to}" if to else ""))
+        return self.wait_until(
+            lambda: self.messages(to=to),
+            lambda m: len(m) >= count,
+            timeout,
+            f"{count} message(s)" + (f" to {to}" if to else ""),
+        )
 
-    def wait_for_status(self, sid: str, status: str, timeout: float = 10.0
-                        ) -> dict[str, Any]:
+    def wait_for_status(self, sid: str, status: str, timeout: float = 10.0) -> dict[str, Any]:
         """Wait until message ``sid`` has reached ``status``."""
-        return self.wait_until(lambda: self.message(sid), lambda m: m["status"] == status,
-                               timeout, f"{sid} to be {status}")
+        return self.wait_until(
+            lambda: self.message(sid),
+            lambda m: m["status"] == status,
+            timeout,
+            f"{sid} to be {status}",
+        )
 
     def wait_for_idle(self, timeout: float = 30.0) -> dict[str, int]:
         """Wait until no status change or callback is pending; returns the stats."""
-        return self.wait_until(self.stats, lambda s: s["pending"] == 0, timeout,
-                               "pending status changes and callbacks to finish",
-                               interval=0.05)
+        return self.wait_until(
+            self.stats,
+            lambda s: s["pending"] == 0,
+            timeout,
+            "pending status changes and callbacks to finish",
+            interval=0.05,
+        )
 
 
 def _kill(process: subprocess.Popen[bytes]) -> None:

@@ -111,8 +111,14 @@ _GSM7_BASIC = set(
     "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
 )
 _GSM7_EXTENDED = set("^{}\\[~]|€\f")
-_STATUS_RANK = {"accepted": 0, "queued": 0, "sent": 1, "delivered": 2, "undelivered": 2,
-                "failed": 2}
+_STATUS_RANK = {
+    "accepted": 0,
+    "queued": 0,
+    "sent": 1,
+    "delivered": 2,
+    "undelivered": 2,
+    "failed": 2,
+}
 
 STATE: web.AppKey[FakeTwilioState] = web.AppKey("fake_twilio_state")
 
@@ -150,14 +156,18 @@ def error_body(code: int, status: int, **fmt: Any) -> dict[str, Any]:
         message = template.format(**fmt)
     except (KeyError, IndexError):
         message = template
-    return {"code": code, "message": message, "more_info": MORE_INFO.format(code=code),
-            "status": status}
+    return {
+        "code": code,
+        "message": message,
+        "more_info": MORE_INFO.format(code=code),
+        "status": status,
+    }
 
 
-def _json(data: Any, status: int = 200, headers: Mapping[str, str] | None = None
-          ) -> web.Response:
-    return web.Response(text=json.dumps(data), status=status, headers=headers,
-                        content_type="application/json")
+def _json(data: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> web.Response:
+    return web.Response(
+        text=json.dumps(data), status=status, headers=headers, content_type="application/json"
+    )
 
 
 def _twilio_error(code: int, status: int, **fmt: Any) -> web.Response:
@@ -170,8 +180,9 @@ def _validate_faults(raw: Any) -> dict[str, Any]:
         raise ValueError("faults must be a JSON object")
     unknown = sorted(set(raw) - set(FAULT_DEFAULTS))
     if unknown:
-        raise ValueError(f"unknown fault(s): {', '.join(unknown)}; "
-                         f"known: {', '.join(sorted(FAULT_DEFAULTS))}")
+        raise ValueError(
+            f"unknown fault(s): {', '.join(unknown)}; known: {', '.join(sorted(FAULT_DEFAULTS))}"
+        )
     faults = {k: (dict(v) if isinstance(v, dict) else v) for k, v in FAULT_DEFAULTS.items()}
     for key, value in raw.items():
         default = FAULT_DEFAULTS[key]
@@ -203,8 +214,7 @@ class FakeTwilioState:
         self.account_sid = account_sid
         self.auth_token = auth_token
         self.validator = RequestValidator(auth_token)
-        self._basic = "Basic " + base64.b64encode(
-            f"{account_sid}:{auth_token}".encode()).decode()
+        self._basic = "Basic " + base64.b64encode(f"{account_sid}:{auth_token}".encode()).decode()
         self.session: ClientSession | None = None
         self.tasks: set[asyncio.Task[None]] = set()
         self.reset()
@@ -219,9 +229,20 @@ class FakeTwilioState:
         self.nth = 0
         self.pending = 0
         self.stats: dict[str, int] = dict.fromkeys(
-            ("requests", "accepted", "unauthorized", "rejected_429", "rejected_500",
-             "accepted_then_500", "errors", "callbacks_posted", "callbacks_ok",
-             "callbacks_failed"), 0)
+            (
+                "requests",
+                "accepted",
+                "unauthorized",
+                "rejected_429",
+                "rejected_500",
+                "accepted_then_500",
+                "errors",
+                "callbacks_posted",
+                "callbacks_ok",
+                "callbacks_failed",
+            ),
+            0,
+        )
 
     def set_faults(self, raw: Any) -> dict[str, Any]:
         self.faults = _validate_faults(raw)
@@ -257,8 +278,9 @@ class FakeTwilioState:
             "direction": "outbound-api",
             "error_code": msg["error_code"],
             "error_message": msg["error_message"],
-            "from": msg["from"] if msg["from"] is not None else (
-                SERVICE_FROM if msg["date_sent"] else None),
+            "from": msg["from"]
+            if msg["from"] is not None
+            else (SERVICE_FROM if msg["date_sent"] else None),
             "messaging_service_sid": msg["messaging_service_sid"],
             "num_media": "0",
             "num_segments": str(msg["num_segments"]),
@@ -266,8 +288,10 @@ class FakeTwilioState:
             "price_unit": "USD",
             "sid": msg["sid"],
             "status": msg["status"],
-            "subresource_uris": {"media": uri[:-5] + "/Media.json",
-                                 "feedback": uri[:-5] + "/Feedback.json"},
+            "subresource_uris": {
+                "media": uri[:-5] + "/Media.json",
+                "feedback": uri[:-5] + "/Feedback.json",
+            },
             "to": msg["to"],
             "uri": uri,
         }
@@ -305,11 +329,13 @@ class FakeTwilioState:
         else:
             # No HTTP to do: advance the status on the same clock, with cheap timers.
             for i, (status, code) in enumerate(plan, 1):
-                loop.call_later(delay * i, self._advance, msg, status, code,
-                                i == len(plan), self.generation)
+                loop.call_later(
+                    delay * i, self._advance, msg, status, code, i == len(plan), self.generation
+                )
 
-    def _advance(self, msg: dict[str, Any], status: str, code: int | None, last: bool,
-                 generation: int) -> None:
+    def _advance(
+        self, msg: dict[str, Any], status: str, code: int | None, last: bool, generation: int
+    ) -> None:
         if generation != self.generation:  # reset since: forget it
             return
         self.set_status(msg, status, code)
@@ -321,8 +347,9 @@ class FakeTwilioState:
             self.tasks.discard(task)
             self.pending -= 1
 
-    async def _run(self, msg: dict[str, Any], plan: list[tuple[str, int | None]],
-                   delay: float) -> None:
+    async def _run(
+        self, msg: dict[str, Any], plan: list[tuple[str, int | None]], delay: float
+    ) -> None:
         for status, code in plan:
             await asyncio.sleep(delay)
             self.set_status(msg, status, code)
@@ -349,8 +376,13 @@ class FakeTwilioState:
             "User-Agent": "TwilioProxy/1.1",
             "I-Twilio-Idempotency-Token": os.urandom(16).hex(),
         }
-        record: dict[str, Any] = {"status": status, "error_code": code, "http_status": None,
-                                  "error": None, "posted_at": time.time()}
+        record: dict[str, Any] = {
+            "status": status,
+            "error_code": code,
+            "http_status": None,
+            "error": None,
+            "posted_at": time.time(),
+        }
         msg["callbacks"].append(record)
         self.stats["callbacks_posted"] += 1
         try:
@@ -467,8 +499,7 @@ def _check_auth(request: web.Request) -> web.Response | None:
     st = request.app[STATE]
     if not st.authorized(request.headers.get("Authorization")):
         st.stats["unauthorized"] += 1
-        return _json(error_body(20003, 401), 401,
-                     {"WWW-Authenticate": 'Basic realm="Twilio API"'})
+        return _json(error_body(20003, 401), 401, {"WWW-Authenticate": 'Basic realm="Twilio API"'})
     if request.match_info["account_sid"] != st.account_sid:
         return _twilio_error(20404, 404, path=request.path)
     return None
@@ -498,11 +529,13 @@ async def list_messages(request: web.Request) -> web.Response:
         page = max(0, int(q.get("Page", "0")))
     except ValueError:
         return _twilio_error(20001, 400)
-    found = [m for m in reversed(st.messages.values())
-             if (to is None or m["to"] == to)
-             and (from_ is None or m["from"] == from_ or (
-                 m["from"] is None and from_ == SERVICE_FROM))]
-    chunk = found[page * page_size:(page + 1) * page_size]
+    found = [
+        m
+        for m in reversed(st.messages.values())
+        if (to is None or m["to"] == to)
+        and (from_ is None or m["from"] == from_ or (m["from"] is None and from_ == SERVICE_FROM))
+    ]
+    chunk = found[page * page_size : (page + 1) * page_size]
     base = MESSAGES_PATH.format(account_sid=st.account_sid)
     filters = [(k, v) for k, v in (("To", to), ("From", from_)) if v is not None]
 
@@ -510,17 +543,19 @@ async def list_messages(request: web.Request) -> web.Response:
         return f"{base}?" + urlencode([("PageSize", page_size), ("Page", p), *filters])
 
     has_next = (page + 1) * page_size < len(found)
-    return _json({
-        "messages": [st.resource(m) for m in chunk],
-        "end": page * page_size + len(chunk) - 1,
-        "first_page_uri": page_uri(0),
-        "next_page_uri": page_uri(page + 1) if has_next else None,
-        "page": page,
-        "page_size": page_size,
-        "previous_page_uri": page_uri(page - 1) if page > 0 else None,
-        "start": page * page_size,
-        "uri": page_uri(page),
-    })
+    return _json(
+        {
+            "messages": [st.resource(m) for m in chunk],
+            "end": page * page_size + len(chunk) - 1,
+            "first_page_uri": page_uri(0),
+            "next_page_uri": page_uri(page + 1) if has_next else None,
+            "page": page,
+            "page_size": page_size,
+            "previous_page_uri": page_uri(page - 1) if page > 0 else None,
+            "start": page * page_size,
+            "uri": page_uri(page),
+        }
+    )
 
 
 async def fake_health(request: web.Request) -> web.Response:
@@ -531,17 +566,26 @@ async def fake_health(request: web.Request) -> web.Response:
 async def fake_messages(request: web.Request) -> web.Response:
     st = request.app[STATE]
     to, status, sid = (request.query.get(k) for k in ("to", "status", "sid"))
-    found = [m for m in st.messages.values()
-             if (to is None or m["to"] == to)
-             and (status is None or m["status"] == status)
-             and (sid is None or m["sid"] == sid)]
+    found = [
+        m
+        for m in st.messages.values()
+        if (to is None or m["to"] == to)
+        and (status is None or m["status"] == status)
+        and (sid is None or m["sid"] == sid)
+    ]
     return _json(found)
 
 
 async def fake_stats(request: web.Request) -> web.Response:
     st = request.app[STATE]
-    return _json({**st.stats, "messages": len(st.messages), "pending": st.pending,
-                  "create_requests_since_faults": st.nth})
+    return _json(
+        {
+            **st.stats,
+            "messages": len(st.messages),
+            "pending": st.pending,
+            "create_requests_since_faults": st.nth,
+        }
+    )
 
 
 async def fake_get_faults(request: web.Request) -> web.Response:
@@ -567,8 +611,8 @@ async def fake_reset(request: web.Request) -> web.Response:
 
 async def _on_startup(app: web.Application) -> None:
     app[STATE].session = ClientSession(
-        timeout=ClientTimeout(total=15), connector=TCPConnector(limit=64),
-        auto_decompress=False)
+        timeout=ClientTimeout(total=15), connector=TCPConnector(limit=64), auto_decompress=False
+    )
 
 
 async def _on_cleanup(app: web.Application) -> None:
@@ -587,8 +631,7 @@ def create_app(account_sid: str, auth_token: str) -> web.Application:
     app[STATE] = FakeTwilioState(account_sid, auth_token)
     app.router.add_post("/2010-04-01/Accounts/{account_sid}/Messages.json", create_message)
     app.router.add_get("/2010-04-01/Accounts/{account_sid}/Messages.json", list_messages)
-    app.router.add_get("/2010-04-01/Accounts/{account_sid}/Messages/{sid}.json",
-                       fetch_message)
+    app.router.add_get("/2010-04-01/Accounts/{account_sid}/Messages/{sid}.json", fetch_message)
     app.router.add_get("/_fake/health", fake_health)
     app.router.add_get("/_fake/messages", fake_messages)
     app.router.add_get("/_fake/stats", fake_stats)

@@ -30,15 +30,24 @@ def unsettled(stack: Stack) -> list[str]:
     try:
         with rt.database.session() as session:
             left = []
-            if session.scalar(select(func.count()).select_from(Broadcast).where(
-                    Broadcast.state.not_in(("done", "aborted")))):
+            if session.scalar(
+                select(func.count())
+                .select_from(Broadcast)
+                .where(Broadcast.state.not_in(("done", "aborted")))
+            ):
                 left.append("a broadcast is not done")
-            pending = session.scalar(select(func.count()).select_from(OutboundMessage).where(
-                OutboundMessage.status.in_(("queued", "claimed"))))
+            pending = session.scalar(
+                select(func.count())
+                .select_from(OutboundMessage)
+                .where(OutboundMessage.status.in_(("queued", "claimed")))
+            )
             if pending:
                 left.append(f"{pending} texts queued or claimed")
-            open_alerts = session.scalar(select(func.count()).select_from(Alert).where(
-                Alert.status == "open", Alert.next_escalation_at.is_not(None)))
+            open_alerts = session.scalar(
+                select(func.count())
+                .select_from(Alert)
+                .where(Alert.status == "open", Alert.next_escalation_at.is_not(None))
+            )
             if open_alerts:
                 left.append(f"{open_alerts} alerts still escalating")
             return left
@@ -57,15 +66,23 @@ def audit(stack: Stack, fake: FakeTwilio, log: TrafficLog, run: Run) -> dict[str
             checks["forged and garbage requests had no effect"] = _forged_ignored(session, log)
             checks["no number texted the same text twice"] = _no_double_texts(messages)
             checks["broadcast reached every eligible subscriber"] = _broadcast_complete(
-                session, rt.vault, messages, run)
+                session, rt.vault, messages, run
+            )
             checks["nothing sent after a STOP was confirmed"] = _stop_wins(log, messages)
-            checks["escalation fired once and on time"] = _escalation(session, rt.vault, messages,
-                                                                      run)
+            checks["escalation fired once and on time"] = _escalation(
+                session, rt.vault, messages, run
+            )
     finally:
         rt.close()
     stats = fake.stats()
-    return {"checks": checks, "messages": len(messages), "requests": len(log.sent),
-            "statuses": dict(log.statuses), "retries": log.retries, "twilio": stats}
+    return {
+        "checks": checks,
+        "messages": len(messages),
+        "requests": len(log.sent),
+        "statuses": dict(log.statuses),
+        "retries": log.retries,
+        "twilio": stats,
+    }
 
 
 def _no_5xx(log: TrafficLog) -> tuple[bool, str]:
@@ -87,20 +104,26 @@ def _recorded_once(session, log: TrafficLog) -> tuple[bool, str]:  # type: ignor
 def _forged_ignored(session, log: TrafficLog) -> tuple[bool, str]:  # type: ignore[no-untyped-def]
     forged = [s for s in log.sent if s.kind == "forged"]
     refused = [s for s in forged if s.status == 403]
-    stored = session.scalar(select(func.count()).select_from(InboundMessage).where(
-        InboundMessage.message_sid.in_([s.sid for s in forged] or [""])))
+    stored = session.scalar(
+        select(func.count())
+        .select_from(InboundMessage)
+        .where(InboundMessage.message_sid.in_([s.sid for s in forged] or [""]))
+    )
     garbage = [s for s in log.sent if s.kind == "garbage"]
     garbage_refused = [s for s in garbage if s.status is not None and 400 <= s.status < 500]
     ok = len(refused) == len(forged) and stored == 0 and len(garbage_refused) == len(garbage)
-    return ok, (f"{len(refused)}/{len(forged)} forged refused, {stored} stored; "
-                f"{len(garbage_refused)}/{len(garbage)} garbage refused")
+    return ok, (
+        f"{len(refused)}/{len(forged)} forged refused, {stored} stored; "
+        f"{len(garbage_refused)}/{len(garbage)} garbage refused"
+    )
 
 
 def _no_double_texts(messages: list[dict[str, Any]]) -> tuple[bool, str]:
     counts = Counter((m["to"], m["body"]) for m in messages)
     doubled = [key for key, n in counts.items() if n > 1]
     return not doubled, f"{len(messages)} texts, {len(doubled)} doubled" + (
-        f" e.g. {doubled[0][0][-4:]}: {doubled[0][1][:40]!r}" if doubled else "")
+        f" e.g. {doubled[0][0][-4:]}: {doubled[0][1][:40]!r}" if doubled else ""
+    )
 
 
 def _broadcast_complete(session, vault, messages, run: Run) -> tuple[bool, str]:  # type: ignore[no-untyped-def]
@@ -114,21 +137,30 @@ def _broadcast_complete(session, vault, messages, run: Run) -> tuple[bool, str]:
         .where(OutboundMessage.broadcast_id == broadcast.id)
     ).all()
     ledger = Counter(status for _, _, status in rows)
-    missed = [vault.decrypt(phone) for phone, subscriber_status, status in rows
-              if subscriber_status == "active" and status not in ("unknown",)
-              and vault.decrypt(phone) not in got]
+    missed = [
+        vault.decrypt(phone)
+        for phone, subscriber_status, status in rows
+        if subscriber_status == "active"
+        and status not in ("unknown",)
+        and vault.decrypt(phone) not in got
+    ]
     unknown = ledger.get("unknown", 0)
     bound = UNKNOWN_PER_WORKER_DEATH * run.worker_deaths
     ok = broadcast.state == "done" and not missed and unknown <= bound
-    return ok, (f"state {broadcast.state}; ledger {dict(sorted(ledger.items()))}; "
-                f"{len(got)} received; {len(missed)} eligible missed; "
-                f"{unknown} unknown (reported; at most {bound} for {run.worker_deaths} worker deaths)")
+    return ok, (
+        f"state {broadcast.state}; ledger {dict(sorted(ledger.items()))}; "
+        f"{len(got)} received; {len(missed)} eligible missed; "
+        f"{unknown} unknown (reported; at most {bound} for {run.worker_deaths} worker deaths)"
+    )
 
 
 def _stop_wins(log: TrafficLog, messages: list[dict[str, Any]]) -> tuple[bool, str]:
     stops = {s.number: s.answered_at for s in log.sent if s.kind == "stop" and s.status == 200}
-    late = [m for m in messages if m["to"] in stops and stops[m["to"]] is not None
-            and m["received_at"] > stops[m["to"]]]
+    late = [
+        m
+        for m in messages
+        if m["to"] in stops and stops[m["to"]] is not None and m["received_at"] > stops[m["to"]]
+    ]
     return not late, f"{len(stops)} STOPs mid-broadcast; {len(late)} texts after a confirmation"
 
 
@@ -138,12 +170,17 @@ def _escalation(session, vault, messages, run: Run) -> tuple[bool, str]:  # type
     alert = session.scalar(select(Alert).order_by(Alert.id).where(Alert.kind == "alert"))
     if alert is None or not tier_two:
         return False, f"{len(pages)} pages, none to tier 2"
-    first_page = session.scalar(select(func.min(AlertText.created_at)).where(
-        AlertText.alert_id == alert.id, AlertText.kind == "page", AlertText.tier == 1))
+    first_page = session.scalar(
+        select(func.min(AlertText.created_at)).where(
+            AlertText.alert_id == alert.id, AlertText.kind == "page", AlertText.tier == 1
+        )
+    )
     assert isinstance(first_page, datetime)
     lateness = tier_two[0]["received_at"] - first_page.timestamp() - ESCALATION_TIMEOUT
     organizers_told = [m for m in messages if f"alert #{alert.id} went UNANSWERED" in m["body"]]
     persons = session.scalar(select(func.count()).select_from(Person))
     ok = len(tier_two) == 1 and lateness <= ESCALATION_SLACK and len(organizers_told) >= 1
-    return ok, (f"{len(pages)} pages ({len(tier_two)} to tier 2, {lateness:+.1f} s after due); "
-                f"{len(organizers_told)} unanswered notices; {persons} people")
+    return ok, (
+        f"{len(pages)} pages ({len(tier_two)} to tier 2, {lateness:+.1f} s after due); "
+        f"{len(organizers_told)} unanswered notices; {persons} people"
+    )

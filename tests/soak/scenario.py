@@ -62,12 +62,18 @@ def run(settings: Settings) -> tuple[Run, dict[str, Any]]:
     redis.start()
     fake = FakeTwilio.start()
     env = {
-        "DATABASE_URL": database_url, "REDIS_URL": redis.url,
-        "RALLYLINE_SECRET_KEY": TEST_SECRET_KEY, "RALLYLINE_VAR_DIR": str(folder / "var"),
-        "TWILIO_ACCOUNT_SID": fake.account_sid, "TWILIO_AUTH_TOKEN": fake.auth_token,
-        "TWILIO_FROM_NUMBER": "+15005550006", "TWILIO_API_BASE_URL": fake.url,
-        "ORG_NAME": "Camp Hope", "SEND_RATE_PER_SECOND": str(settings.send_rate),
-        "ESCALATION_TIMEOUT_SECONDS": str(ESCALATION_TIMEOUT), "ESCALATION_REPEAT": "0",
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis.url,
+        "RALLYLINE_SECRET_KEY": TEST_SECRET_KEY,
+        "RALLYLINE_VAR_DIR": str(folder / "var"),
+        "TWILIO_ACCOUNT_SID": fake.account_sid,
+        "TWILIO_AUTH_TOKEN": fake.auth_token,
+        "TWILIO_FROM_NUMBER": "+15005550006",
+        "TWILIO_API_BASE_URL": fake.url,
+        "ORG_NAME": "Camp Hope",
+        "SEND_RATE_PER_SECOND": str(settings.send_rate),
+        "ESCALATION_TIMEOUT_SECONDS": str(ESCALATION_TIMEOUT),
+        "ESCALATION_REPEAT": "0",
     }
     stack = Stack(env)
     try:
@@ -82,11 +88,15 @@ def run(settings: Settings) -> tuple[Run, dict[str, Any]]:
             record.events.append((time.monotonic() - started, what))
 
         traffic.start()
-        record.broadcast_body = f"Camp Hope: the kitchen moved to the church hall ({uuid.uuid4().hex[:6]})"
+        record.broadcast_body = (
+            f"Camp Hope: the kitchen moved to the church hall ({uuid.uuid4().hex[:6]})"
+        )
         preview = stack.text(ORGANIZER, f"BCAST {record.broadcast_body}")
         code = re.search(r"SEND (\d{4})", preview or "")
         assert code, preview
-        note(f"broadcast to {settings.subscribers}: {stack.text(ORGANIZER, f'SEND {code.group(1)}')}")
+        note(
+            f"broadcast to {settings.subscribers}: {stack.text(ORGANIZER, f'SEND {code.group(1)}')}"
+        )
         record.alert_body = f"SOAK {uuid.uuid4().hex[:6]} riot police at the east gate"
         record.alert_sent_at = time.time()
         note(f"alert: {stack.text(DISPATCHER, f'ALERT {record.alert_body}')}")
@@ -106,7 +116,9 @@ def run(settings: Settings) -> tuple[Run, dict[str, Any]]:
                     redis.restart(down_for=1.5)
                     note("Redis restarted (down 1.5 s)")
                 elif action == "restart web":
-                    web = next(p for name, p, _ in stack.processes if name == "web" and p.poll() is None)
+                    web = next(
+                        p for name, p, _ in stack.processes if name == "web" and p.poll() is None
+                    )
                     stack.kill(web, signal.SIGTERM)
                     stack.start_web()
                     note("web restarted (SIGTERM, then a new gunicorn)")
@@ -156,8 +168,14 @@ def _chaos_plan(seconds: float, rng: random.Random) -> list[tuple[float, str]]:
     return list(zip(slots, actions, strict=True))
 
 
-def _sleep_until(deadline: float, stack: Stack, workers: list, lock: threading.Lock,  # type: ignore[type-arg]
-                 record: Run, note) -> None:  # type: ignore[no-untyped-def]
+def _sleep_until(
+    deadline: float,
+    stack: Stack,
+    workers: list,
+    lock: threading.Lock,  # type: ignore[type-arg]
+    record: Run,
+    note,
+) -> None:  # type: ignore[no-untyped-def]
     while time.monotonic() < deadline:
         with lock:
             _supervise(stack, workers, record, note)
@@ -183,8 +201,13 @@ def _wait_until_settled(stack: Stack, record: Run, note) -> bool:  # type: ignor
     from tests.soak.audit import unsettled
 
     try:
-        wait_for(lambda: unsettled(stack), lambda left: not left, timeout=120, interval=1.0,
-                 message="the broadcast and the alerts to settle")
+        wait_for(
+            lambda: unsettled(stack),
+            lambda left: not left,
+            timeout=120,
+            interval=1.0,
+            message="the broadcast and the alerts to settle",
+        )
         return True
     except AssertionError as exc:
         note(str(exc)[:200])

@@ -43,8 +43,9 @@ class TrafficLog:
 class Traffic(threading.Thread):
     """Posts `rate` texts a second to the stack until stopped."""
 
-    def __init__(self, url: str, token: str, rate: float, stoppers: list[str],
-                 rng: random.Random) -> None:
+    def __init__(
+        self, url: str, token: str, rate: float, stoppers: list[str], rng: random.Random
+    ) -> None:
         super().__init__(daemon=True, name="traffic")
         self.url = url
         self.token = token
@@ -96,8 +97,14 @@ class Traffic(threading.Thread):
         return f"+1267{3000000 + self._fresh:07d}"
 
     def _form(self, number: str, body: str) -> dict[str, str]:
-        return {"MessageSid": "SM" + uuid.uuid4().hex, "AccountSid": "AC" + "0" * 32,
-                "From": number, "To": "+15005550006", "Body": body, "NumMedia": "0"}
+        return {
+            "MessageSid": "SM" + uuid.uuid4().hex,
+            "AccountSid": "AC" + "0" * 32,
+            "From": number,
+            "To": "+15005550006",
+            "Body": body,
+            "NumMedia": "0",
+        }
 
     def _signed(self, kind: str, number: str, body: str) -> None:
         form = self._form(number, body)
@@ -131,9 +138,12 @@ class Traffic(threading.Thread):
         with self.log.lock:
             self.log.sent.append(record)
         payload = bytes(self.rng.getrandbits(8) for _ in range(self.rng.randrange(1, 300)))
-        self._post(record, payload, {"X-Twilio-Signature": "garbage",
-                                     "Content-Type": "application/x-www-form-urlencoded"},
-                   retry=True)
+        self._post(
+            record,
+            payload,
+            {"X-Twilio-Signature": "garbage", "Content-Type": "application/x-www-form-urlencoded"},
+            retry=True,
+        )
 
     def _deliver(self, record: Sent, form: dict[str, str], signature: str, retry: bool) -> None:
         self._post(record, form, {"X-Twilio-Signature": signature}, retry)

@@ -43,8 +43,9 @@ def test_follow_up_work_survives_a_redis_outage(config, session, runtime, redis_
     assert outbox.hand_over(session, ids, runtime.enqueue, later) == 0
     session.commit()
     assert outbox.waiting(session, later) == []
-    queued = {job.func_name for e in waiting
-              for job in Queue(e.queue, connection=redis_conn).get_jobs()}
+    queued = {
+        job.func_name for e in waiting for job in Queue(e.queue, connection=redis_conn).get_jobs()
+    }
     assert queued == {e.function for e in waiting}
 
 
