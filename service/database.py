@@ -26,7 +26,9 @@ class Database:
         else:
             self.engine = create_engine(
                 url,
-                pool_pre_ping=True,
+                # No ping on checkout: it is a round trip on every unit of work. A
+                # connection found dead fails its one statement (a 503, a job retried)
+                # and SQLAlchemy then discards the whole pool.
                 pool_size=5,
                 max_overflow=10,
                 # Fail fast when the database is down, so the webhook can answer 503.

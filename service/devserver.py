@@ -41,7 +41,7 @@ def processes(config: Config, port: int, redis_url: str) -> dict[str, list[str]]
             "worker",
             "--with-scheduler",
             "--worker-class",
-            "rq.worker.SimpleWorker",
+            "workers.worker.Worker",
             "--url",
             redis_url,
             *PRIORITY,

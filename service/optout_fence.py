@@ -26,6 +26,24 @@ PREFIX = "rallyline:optout"
 SEALED_FOR = 600
 IN_FLIGHT_FOR = 60  # seconds; a sender that died mid-call stops counting after this
 
+# KEYS: the in-flight counters of the texts leaving, then (sealed, in-flight) pairs of
+# those entering; ARGV[1]: how many leave, ARGV[2]: the in-flight expiry.
+_EXCHANGE = """
+local leaving = tonumber(ARGV[1])
+for i = 1, leaving do redis.call('DECR', KEYS[i]) end
+local admitted = {}
+for i = leaving + 1, #KEYS, 2 do
+  if redis.call('EXISTS', KEYS[i]) == 1 then
+    admitted[#admitted + 1] = 0
+  else
+    redis.call('INCR', KEYS[i + 1])
+    redis.call('EXPIRE', KEYS[i + 1], ARGV[2])
+    admitted[#admitted + 1] = 1
+  end
+end
+return admitted
+"""
+
 _ENTER = """
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('INCR', KEYS[2])
@@ -38,6 +56,7 @@ class OptOutFence:
     def __init__(self, connection: redis.Redis) -> None:
         self.connection = connection
         self._enter = connection.register_script(_ENTER)
+        self._exchange = connection.register_script(_EXCHANGE)
 
     def enter(self, phone_hash: str) -> bool:
         """Before the provider call: False if the number opted out meanwhile (skip the text)."""
@@ -45,6 +64,20 @@ class OptOutFence:
 
     def leave(self, phone_hash: str) -> None:
         self.connection.decr(_keys(phone_hash)[1])
+
+    def exchange(self, leaving: list[str], entering: list[str]) -> list[bool]:
+        """Many leaves and enters in one round trip: whether each of `entering` may go.
+
+        A busy sender has dozens of texts starting and finishing at once; one round
+        trip each would make Redis, not the provider, the pace of a broadcast.
+        """
+        keys = [_keys(phone_hash)[1] for phone_hash in leaving]
+        for phone_hash in entering:
+            keys.extend(_keys(phone_hash))
+        if not keys:
+            return []
+        admitted = self._exchange(keys=keys, args=[len(leaving), IN_FLIGHT_FOR])
+        return [bool(result) for result in admitted]
 
     def seal(self, phone_hash: str, wait: float = 12.0) -> bool:
         """After the STOP is committed: no text enters from now on; wait for those in flight.

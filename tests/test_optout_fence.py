@@ -59,3 +59,13 @@ def test_keys_hold_no_number_and_expire(redis_conn):
     keys = [k.decode() for k in redis_conn.keys("rallyline:optout:*")]
     assert keys and all(HASH in k for k in keys)
     assert all(0 < redis_conn.ttl(k) <= 600 for k in keys)
+
+
+def test_exchange_leaves_and_enters_many_in_one_round_trip(redis_conn):
+    fence = OptOutFence(redis_conn)
+    sealed, other = "c" * 64, "d" * 64
+    fence.seal(sealed)
+    assert fence.exchange([], [HASH, sealed, other]) == [True, False, True]
+    assert fence.seal(HASH, wait=0.05) is False, "HASH is in flight"
+    assert fence.exchange([HASH, other], []) == []
+    assert fence.seal(HASH, wait=0.05) is True and fence.seal(other, wait=0.05) is True

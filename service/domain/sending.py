@@ -49,6 +49,8 @@ class Fence(Protocol):
 
     def leave(self, phone_hash: str) -> None: ...
 
+    def exchange(self, leaving: list[str], entering: list[str]) -> list[bool]: ...
+
 
 class Unpaced:
     def acquire(self, priority: bool = False, timeout: float | None = None) -> bool:

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import asyncio
 from typing import Protocol
+from urllib.parse import urlencode
 
 import aiohttp
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
+from twilio.http.response import Response
 from twilio.rest import Client
 
 from service.config import Config
@@ -32,6 +34,52 @@ class AsyncSmsGateway(Protocol):
     async def send(self, to: str, body: str, *, validity_period: int | None = None) -> str: ...
 
     async def close(self) -> None: ...
+
+
+class FormHttpClient(AsyncTwilioHttpClient):
+    """twilio-python's aiohttp client, encoding the form and the credentials itself.
+
+    The stock client builds an aiohttp FormData, a BasicAuth and a copy of the
+    request for tests on every call: about a fifth of a bulk text's CPU here.
+    The request on the wire is the same (a urlencoded POST with basic auth).
+    """
+
+    def __init__(self) -> None:
+        super().__init__(pool_connections=False)
+        # No connection cap of aiohttp's own (100): the sender bounds what is in flight.
+        self.session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
+        self._authorizations: dict[tuple[str, str], str] = {}
+
+    async def request(  # type: ignore[override]
+        self,
+        method: str,
+        url: str,
+        params: dict[str, object] | None = None,
+        data: dict[str, object] | None = None,
+        headers: dict[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
+        timeout: float | None = None,
+        allow_redirects: bool = False,
+    ) -> Response:
+        headers = dict(headers or {})
+        if auth is not None:
+            if auth not in self._authorizations:
+                self._authorizations[auth] = aiohttp.BasicAuth(*auth).encode()
+            headers["Authorization"] = self._authorizations[auth]
+        body = None
+        if data:
+            body = urlencode(data, doseq=True)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        assert self.session is not None
+        async with self.session.request(
+            method.upper(),
+            url,
+            params=params,
+            data=body,
+            headers=headers,
+            allow_redirects=allow_redirects,
+        ) as response:
+            return Response(response.status, await response.text(), response.headers)
 
 
 class AsyncTwilioGateway:
@@ -48,7 +96,7 @@ class AsyncTwilioGateway:
         api_base_url: str = "",
         timeout: float = REQUEST_TIMEOUT_SECONDS,
     ) -> None:
-        self.client = Client(account_sid, auth_token, http_client=AsyncTwilioHttpClient())
+        self.client = Client(account_sid, auth_token, http_client=FormHttpClient())
         if api_base_url:
             self.client.api.base_url = api_base_url
         self._messages = self.client.messages  # resolves twilio's lazy imports now

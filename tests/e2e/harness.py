@@ -115,7 +115,7 @@ class Stack:
             "rq.cli",
             "worker",
             "--worker-class",
-            "rq.worker.SimpleWorker",
+            "workers.worker.Worker",
             "--url",
             self.env["REDIS_URL"],
             *queues,

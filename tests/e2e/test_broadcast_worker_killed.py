@@ -14,8 +14,8 @@ from tests.broadcasts.e2e_support import (
     wait_until_settled,
 )
 
-# At most two groups (each as many texts as may be in flight: 16) are claimed and
-# unrecorded at once: that bounds what a kill can leave unknown.
+# At most twice the texts in flight (16) are claimed and unrecorded at once: that
+# bounds what a kill can leave unknown.
 MOST_UNKNOWN = 2 * 16
 
 

@@ -22,8 +22,9 @@ import logging
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Connection, bindparam, exists, func, literal, or_, select, update
+from sqlalchemy import Connection, case, exists, func, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -48,6 +49,9 @@ UNLEASED_GRACE = timedelta(seconds=20)
 MAX_ATTEMPTS = 8  # of a text hitting 429/5xx before it is marked failed
 
 _LEDGER = OutboundMessage.__table__
+_PEOPLE = Subscriber.__table__
+_BROADCASTS = Broadcast.__table__
+_CHUNKS = BroadcastChunk.__table__
 
 
 # --- starting and planning -----------------------------------------------------------------
@@ -320,53 +324,52 @@ def claim_batch(
     exclude: list[int] | None = None,
 ) -> ClaimedBatch:
     """Claim up to `limit` queued texts of the chunk in one statement."""
-    candidates = select(OutboundMessage.id).where(
-        *_in_chunk(lease.broadcast_id, lease.after_id, lease.through_id),
-        OutboundMessage.status == "queued",
+    # Core statements on the session's connection: the ORM's bulk-update machinery
+    # costs more CPU than the round trip, and this runs for every few texts.
+    ledger = _LEDGER.c
+    candidates = select(ledger.id).where(
+        ledger.broadcast_id == lease.broadcast_id,
+        ledger.subscriber_id > lease.after_id,
+        ledger.subscriber_id <= lease.through_id,
+        ledger.status == "queued",
     )
     if exclude:
-        candidates = candidates.where(OutboundMessage.id.not_in(exclude))
-    candidates = candidates.order_by(OutboundMessage.subscriber_id).limit(limit)
-    still_sending = exists().where(Broadcast.id == lease.broadcast_id, Broadcast.state == "sending")
-    still_ours = exists().where(
-        BroadcastChunk.id == lease.chunk_id, BroadcastChunk.lease_token == lease.token
+        candidates = candidates.where(ledger.id.not_in(exclude))
+    candidates = candidates.order_by(ledger.subscriber_id).limit(limit)
+    still_sending = exists().where(
+        _BROADCASTS.c.id == lease.broadcast_id, _BROADCASTS.c.state == "sending"
     )
-    rows = session.execute(
-        update(OutboundMessage)
+    still_ours = exists().where(
+        _CHUNKS.c.id == lease.chunk_id, _CHUNKS.c.lease_token == lease.token
+    )
+    connection = session.connection()
+    rows = connection.execute(
+        update(_LEDGER)
         .where(
-            OutboundMessage.id.in_(candidates.scalar_subquery()),
-            OutboundMessage.status == "queued",
+            ledger.id.in_(candidates.scalar_subquery()),
+            ledger.status == "queued",
             still_sending,
             still_ours,
         )
-        .values(
-            status="claimed",
-            claimed_at=now,
-            attempts=OutboundMessage.attempts + 1,
-            updated_at=now,
+        .values(status="claimed", claimed_at=now, attempts=ledger.attempts + 1, updated_at=now)
+        # The recipient's opt-out status, number and language come back with the claim.
+        .returning(
+            ledger.id,
+            ledger.subscriber_id,
+            ledger.attempts,
+            _recipient(_PEOPLE.c.status),
+            _recipient(_PEOPLE.c.phone_enc),
+            _recipient(_PEOPLE.c.language),
         )
-        .returning(OutboundMessage.id, OutboundMessage.subscriber_id, OutboundMessage.attempts)
-        .execution_options(synchronize_session=False)
     ).all()
-    if not rows:
-        return ClaimedBatch([], 0)
-    people = {
-        sid: (status, phone_enc, language)
-        for sid, status, phone_enc, language in session.execute(
-            select(
-                Subscriber.id, Subscriber.status, Subscriber.phone_enc, Subscriber.language
-            ).where(Subscriber.id.in_([r.subscriber_id for r in rows]))
-        )
-    }
     ready: list[Claimed] = []
     gone: list[int] = []
-    for message_id, subscriber_id, attempts in rows:
-        status, phone_enc, language = people.get(subscriber_id, (None, None, "en"))
+    for message_id, subscriber_id, attempts, status, phone_enc, language in rows:
         if status != "active" or phone_enc is None:
             gone.append(message_id)
             continue
         ready.append(
-            Claimed(message_id, subscriber_id, attempts, vault.decrypt(phone_enc), language)
+            Claimed(message_id, subscriber_id, attempts, vault.decrypt(phone_enc), language or "en")
         )
     if gone:
         _set_status(session, gone, "skipped", now)
@@ -388,14 +391,20 @@ def record_batch(
     sent = [o for o in outcomes if o.provider_sid]
     if sent:
         # A dead-worker takeover may have reported it unknown meanwhile: we know better.
+        # One statement for the group (a CASE picks each row's sid), not one per row.
+        sids = {o.text.message_id: o.provider_sid for o in sent}
         session.connection().execute(
             update(_LEDGER)
             .where(
-                _LEDGER.c.id == bindparam("b_id"),
+                _LEDGER.c.id.in_(list(sids)),
                 or_(_LEDGER.c.status == "claimed", _LEDGER.c.status == "unknown"),
             )
-            .values(status="sent", provider_sid=bindparam("b_sid"), sent_at=now, updated_at=now),
-            [{"b_id": o.text.message_id, "b_sid": o.provider_sid} for o in sent],
+            .values(
+                status="sent",
+                provider_sid=case(sids, value=_LEDGER.c.id),
+                sent_at=now,
+                updated_at=now,
+            )
         )
         _apply_early_callbacks(session, [o.provider_sid for o in sent if o.provider_sid], now)
     skipped = [o.text.message_id for o in outcomes if o.skipped and o.skipped != "released"]
@@ -429,12 +438,15 @@ def _record_error(session: Session, text: Claimed, error: SendError, now: dateti
         status = "queued"
     else:
         status = "failed"
-    moved = session.execute(
-        update(OutboundMessage)
-        .where(OutboundMessage.id == text.message_id, OutboundMessage.status == "claimed")
-        .values(status=status, error_code=error.code, updated_at=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    moved = (
+        session.connection()
+        .execute(
+            update(_LEDGER)
+            .where(_LEDGER.c.id == text.message_id, _LEDGER.c.status == "claimed")
+            .values(status=status, error_code=error.code, updated_at=now)
+        )
+        .rowcount
+    )
     if moved and status == "failed" and error.code in NUMBER_IS_DEAD:
         subscriber = session.get(Subscriber, text.subscriber_id)
         if subscriber is not None:
@@ -442,20 +454,24 @@ def _record_error(session: Session, text: Claimed, error: SendError, now: dateti
     return status if moved else "lost"
 
 
+def _recipient(column: Any) -> Any:
+    return select(column).where(_PEOPLE.c.id == _LEDGER.c.subscriber_id).scalar_subquery()
+
+
 def _set_status(session: Session, message_ids: list[int], status: str, now: datetime) -> None:
-    session.execute(
-        update(OutboundMessage)
-        .where(OutboundMessage.id.in_(message_ids), OutboundMessage.status == "claimed")
+    session.connection().execute(
+        update(_LEDGER)
+        .where(_LEDGER.c.id.in_(message_ids), _LEDGER.c.status == "claimed")
         .values(status=status, updated_at=now)
-        .execution_options(synchronize_session=False)
     )
 
 
 def _apply_early_callbacks(session: Session, provider_sids: list[str], now: datetime) -> None:
     """Status callbacks that beat the group's record (the provider is fast) apply now."""
+    events = StatusEvent.__table__.c
     early = set(
-        session.scalars(
-            select(StatusEvent.message_sid).where(StatusEvent.message_sid.in_(provider_sids))
+        session.connection().scalars(
+            select(events.message_sid).where(events.message_sid.in_(provider_sids))
         )
     )
     for provider_sid in early:

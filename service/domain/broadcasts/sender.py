@@ -1,25 +1,29 @@
-"""Sending a chunk: claim a small group, send it concurrently, record the group.
+"""Sending a chunk: a steady stream of texts in flight, claimed and recorded in small batches.
 
 Each worker process keeps one asyncio event loop in a thread of its own, with
-one provider client on it (its connections stay warm across jobs), and sends a
-group's texts as concurrent requests: the asyncio Twilio client costs a fraction
-of the CPU per text of the threaded one, which is what bounds a worker's rate.
+one provider client on it (its connections stay warm across jobs), and keeps up
+to `in_flight` texts with the provider at once, each as its own request: the
+asyncio Twilio client costs a fraction of the CPU per text of the threaded one,
+which is what bounds a worker's rate.
 Every text takes a token from the shared rate limiter right before the provider
 call, so pacing holds per text however many workers run. A watcher thread polls
-the database a few times a second: an ABORT or a STOP that lands while a group
-is in flight stops the texts not yet handed over, and it renews the chunk's
+the database a few times a second: an ABORT or a STOP that lands while texts
+are in flight stops the texts not yet handed over, and it renews the chunk's
 lease so the clock knows the job lives.
 
-Groups are small (as many texts as may be in flight) because a kill -9 between
-claim and record leaves the claimed texts "unknown": at most two groups are
-claimed and unrecorded at any moment, which bounds that handful, as the one-text
-core bounds it at one.
+The job's thread claims more texts whenever room opens and records every text
+finished by the time it wakes, in one transaction, so no text waits for a slow
+neighbour: a provider that answers in seconds still sees `in_flight` requests at
+all times. A kill -9 between claim and record leaves the claimed texts "unknown":
+at most twice `in_flight` are claimed and unrecorded at any moment, which bounds
+that handful, as the one-text core bounds it at one.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import queue
 import threading
 import time
 import uuid
@@ -34,7 +38,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from service.database import Database
 from service.domain.broadcasts import fanout, preview
-from service.domain.broadcasts.fanout import ChunkLease, Claimed, ClaimedBatch, Outcome
+from service.domain.broadcasts.fanout import ChunkLease, Claimed, Outcome
+from service.domain.broadcasts.fence_batch import FenceBatch
 from service.domain.sending import Fence, Pacer
 from service.gateway.base import SendError
 from service.gateway.twilio_async import AsyncSmsGateway
@@ -48,6 +53,7 @@ T = TypeVar("T")
 WATCH_INTERVAL = 0.1  # seconds between abort / opt-out checks while texts are in flight
 RENEW_EVERY = 3.0  # seconds between chunk lease renewals (the lease is 15 s)
 PACER_POLL = 0.25  # an ABORT is noticed this often while waiting for a rate token
+GATHER_SECONDS = 0.02  # a finished text waits at most this long for others to share its record
 STALE_GRANT = 0.02  # seconds: a rate token answered later than this is not used
 
 
@@ -64,11 +70,11 @@ class Sender:
         fence: Fence | None = None,
     ) -> None:
         self.database = database
-        self.fence = fence
         self.vault = vault
         self.pacer = pacer
         self.in_flight = in_flight
-        self.group_size = in_flight
+        self._fence = FenceBatch(fence) if fence is not None else None
+        self._slots = asyncio.Semaphore(in_flight)
         self._gateway_factory = gateway_factory
         self._gateway: AsyncSmsGateway | None = None
         self._loop = asyncio.new_event_loop()
@@ -122,101 +128,136 @@ class Sender:
         validity: int,
     ) -> None:
         not_before: dict[int, float] = {}  # message id -> monotonic time it may be retried
-        # One group is sent while the next is claimed and the last recorded, so the
-        # database round trips overlap the provider's; at most two groups are ever
-        # claimed and unrecorded at once.
-        sending: tuple[Future[list[Outcome]], list[Claimed]] | None = None
+        sending: dict[Future[Outcome], Claimed] = {}
+        finished_texts: queue.SimpleQueue[Future[Outcome]] = queue.SimpleQueue()
+        # Claimed and not yet recorded: what a kill -9 would leave "unknown". Up to twice
+        # the texts in flight, so the next ones are claimed before the provider is idle.
+        most = 2 * self.in_flight
+        top_up = max(1, self.in_flight // 2)  # claim no fewer at a time
+        drained = False  # the last claim found nothing more that may go now
+        finished: list[Outcome] = []
         while True:
-            batch = ClaimedBatch([], 0)
-            waiting: list[int] = []
-            if not watch.stopped:
-                now = time.monotonic()
-                waiting = [mid for mid, at in not_before.items() if at > now]
+            now = time.monotonic()
+            if drained and any(at <= now for at in not_before.values()):
+                drained = False
+            room = most - len(sending)
+            claim = not watch.stopped and not drained and room >= top_up
+            batch = None
+            if finished or claim:
+                # One transaction records what finished and claims what goes next.
                 with self.database.session() as session:
-                    batch = fanout.claim_batch(
-                        session, self.vault, lease, self.group_size, utcnow(), waiting
-                    )
+                    if finished:
+                        retries = fanout.record_batch(session, finished, utcnow())
+                    if claim:
+                        waiting = [mid for mid, at in not_before.items() if at > now]
+                        batch = fanout.claim_batch(
+                            session, self.vault, lease, room, utcnow(), waiting
+                        )
+                if finished:
+                    report.add(finished)
+                    for message_id, delay in retries:
+                        not_before[message_id] = time.monotonic() + delay
+                    finished = []
+            if batch is not None:
                 report.skipped += batch.skipped
+                drained = len(batch.ready) + batch.skipped < room
                 for text in batch.ready:
                     not_before.pop(text.message_id, None)
-                # The watcher looks for opt-outs among both the group being sent and this one.
-                watch.inflight = frozenset(
-                    t.subscriber_id for t in (*(sending[1] if sending else ()), *batch.ready)
-                )
-            finished = sending[0].result() if sending else None
-            sending = None
-            if batch.ready:
-                future = asyncio.run_coroutine_threadsafe(
-                    self._send_group(batch.ready, default, translations, validity, watch),
-                    self._loop,
-                )
-                sending = (future, batch.ready)
-            if finished:
-                with self.database.session() as session:
-                    retries = fanout.record_batch(session, finished, utcnow())
-                report.add(finished)
-                for message_id, delay in retries:
-                    not_before[message_id] = time.monotonic() + delay
+                    body = translations.get(text.language, default)
+                    future = asyncio.run_coroutine_threadsafe(
+                        self._send_one(text, body, validity, watch), self._loop
+                    )
+                    future.add_done_callback(finished_texts.put)
+                    sending[future] = text
+                # The watcher looks for opt-outs among the texts not yet recorded.
+                watch.inflight = frozenset(t.subscriber_id for t in sending.values())
+            if not sending:
+                if watch.stopped or not not_before:
+                    return
+                # Only texts in backoff remain: wait for the first (or an abort).
+                watch.stopping.wait(max(0.0, min(not_before.values()) - time.monotonic()))
                 continue
-            if sending or batch:
-                continue
-            if watch.stopped or not not_before:
-                return
-            # Only texts in backoff remain: wait for the first (or an abort).
-            soonest = min(not_before.values()) - time.monotonic()
-            watch.stopping.wait(max(0.0, soonest))
+            done = self._finished(finished_texts, len(sending), top_up, watch)
+            finished = [future.result() for future in done]
+            for future in done:
+                del sending[future]
 
-    async def _send_group(
-        self,
-        texts: list[Claimed],
-        default: str,
-        translations: dict[str, str],
-        validity: int,
-        watch: Watch,
-    ) -> list[Outcome]:
-        if self._gateway is None:
-            self._gateway = self._gateway_factory()
-        gateway = self._gateway
-        slots = asyncio.Semaphore(self.in_flight)
+    @staticmethod
+    def _finished(
+        finished: queue.SimpleQueue[Future[Outcome]], sending: int, enough: int, watch: Watch
+    ) -> list[Future[Outcome]]:
+        """Texts done, gathered into a batch: `enough` of them, or all there are, or
+        whatever GATHER_SECONDS after the first brought (one transaction records them)."""
+        try:
+            done = [finished.get(timeout=1.0)]
+        except queue.Empty:
+            return []
+        until = time.monotonic() + GATHER_SECONDS
+        while len(done) < min(enough, sending) and not watch.stopped:
+            remaining = until - time.monotonic()
+            if remaining <= 0:
+                break
+            try:
+                done.append(finished.get(timeout=remaining))
+            except queue.Empty:
+                break
+        while True:
+            try:
+                done.append(finished.get_nowait())
+            except queue.Empty:
+                return done
 
-        async def one(text: Claimed) -> Outcome:
-            async with slots:
-                body = translations.get(text.language, default)
-                return await self._send_one(gateway, text, body, validity, watch)
+    async def _send_one(self, text: Claimed, body: str, validity: int, watch: Watch) -> Outcome:
+        async with self._slots:
+            return await self._send_paced(text, body, validity, watch)
 
-        return list(await asyncio.gather(*(one(text) for text in texts)))
-
-    async def _send_one(
-        self, gateway: AsyncSmsGateway, text: Claimed, body: str, validity: int, watch: Watch
-    ) -> Outcome:
+    async def _send_paced(self, text: Claimed, body: str, validity: int, watch: Watch) -> Outcome:
         if watch.lost.is_set():
             return Outcome(text, skipped="released")
         if watch.aborted.is_set():
             return Outcome(text, skipped="aborted")
         await asyncio.sleep(self._spacing.reserve())
+        if self._fence is None:
+            return await self._take_turn(text, body, validity, watch)
+        # A STOP confirmed a moment ago sealed the number (see optout_fence). The fence is
+        # entered before the rate token is taken, so nothing stands between token and send.
+        phone_hash = self.vault.lookup_hash(text.to)
+        try:
+            entered = await self._fence.enter(phone_hash)
+        except Exception as error:  # noqa: BLE001 - unchecked, it may not go; it waits instead
+            return Outcome(text, error=SendError(f"opt-out fence: {error!r}", retryable=True))
+        if not entered:
+            return Outcome(text, skipped="opted out")
+        try:
+            return await self._take_turn(text, body, validity, watch)
+        finally:
+            self._fence.leave(phone_hash)
+
+    async def _take_turn(self, text: Claimed, body: str, validity: int, watch: Watch) -> Outcome:
         while (wait := self._try_acquire()) > 0:
             if watch.stopped:
                 return Outcome(text, skipped="released" if watch.lost.is_set() else "aborted")
             await asyncio.sleep(min(wait, PACER_POLL))
+            # Every attempt is spaced, not only the first: texts refused together would
+            # otherwise come back together and take the freed slots in one burst.
+            await asyncio.sleep(self._spacing.reserve())
         # Re-checked after the wait for a token: STOP and ABORT win over a token in hand.
         if watch.aborted.is_set():
             return Outcome(text, skipped="aborted")
         if text.subscriber_id in watch.opted_out:
             return Outcome(text, skipped="opted out")
-        # The last word: a STOP confirmed a moment ago sealed the number (see optout_fence).
-        phone_hash = self.vault.lookup_hash(text.to) if self.fence else ""
-        if self.fence and not self.fence.enter(phone_hash):
-            return Outcome(text, skipped="opted out")
+        return await self._hand_over(text, body, validity)
+
+    async def _hand_over(self, text: Claimed, body: str, validity: int) -> Outcome:
+        if self._gateway is None:
+            self._gateway = self._gateway_factory()
         try:
-            provider_sid = await gateway.send(text.to, body, validity_period=validity)
+            provider_sid = await self._gateway.send(text.to, body, validity_period=validity)
         except SendError as error:
             return Outcome(text, error=error)
         except Exception as error:  # noqa: BLE001 - a bug after the request may have gone out
             log.exception("unexpected error sending broadcast text %s", text.message_id)
             return Outcome(text, error=SendError(f"unexpected: {error!r}", ambiguous=True))
-        finally:
-            if self.fence:
-                self.fence.leave(phone_hash)
         return Outcome(text, provider_sid=provider_sid)
 
     def _try_acquire(self) -> float:

@@ -1,0 +1,30 @@
+"""The worker class every rallyline worker process runs (`--worker-class workers.worker.Worker`).
+
+RQ's SimpleWorker runs jobs in its own process, so the sending machinery and its
+HTTP connections outlive jobs. This one also loads the job modules and the
+runtime when the process starts: otherwise the first job pays for them (about a
+second of imports here), and the first job may be an alert page.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rq.worker import SimpleWorker
+
+from service.errors import ConfigError
+
+
+class Worker(SimpleWorker):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        import workers.alerts
+        import workers.broadcasts
+        import workers.sending
+        import workers.sweeps  # noqa: F401 - imported for their import time
+        from workers.runtime import current
+
+        try:
+            current()
+        except ConfigError as exc:
+            raise SystemExit(f"rallyline worker: {exc}") from None
