@@ -10,9 +10,7 @@ service/domain/alerts/escalation.py).
 from __future__ import annotations
 
 import logging
-import threading
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from functools import cache
 
@@ -22,9 +20,11 @@ import service.domain.alerts  # noqa: F401  (hooks the alert engine into the led
 from service.domain import sending
 from service.domain.alerts import escalation, outcomes
 from service.domain.alerts.outcomes import LOOKBACK
-from service.domain.alerts.sms import BATCH, SEND_JOB, send_effects
+from service.domain.alerts.page_sender import PageSender
+from service.domain.alerts.sms import SEND_JOB, send_effects
 from service.domain.context import Effect
-from service.gateway import SmsGateway, build_gateway
+from service.domain.provider_loop import ProviderLoop
+from service.gateway.twilio_async import build_async_gateway
 from service.models import AlertText, OutboundMessage, utcnow
 from service.queues import ALERTS
 from workers.runtime import current
@@ -37,14 +37,23 @@ REDRIVE_AFTER = timedelta(seconds=5)
 
 
 def send_alert_texts(message_ids: list[int]) -> dict[str, int]:
-    """Send a few pages at once, one thread each: a tier is paged at once, not one by one.
+    """Send a tier's pages at once (see service/domain/alerts/page_sender.py).
 
     A retryable error leaves its text queued in the ledger; the sweep sends it again
     (its own job) after REDRIVE_AFTER, so one slow number never holds up the rest.
     """
     rt = current()
-    statuses = list(_pool().map(lambda mid: _send_paced(rt, mid, _thread_gateway(rt)), message_ids))
-    return dict(Counter(statuses))
+    results = page_sender().send(message_ids)
+    for result in results:
+        _after_send(rt, result.message_id, result.status)
+    return dict(Counter(result.status for result in results))
+
+
+@cache
+def page_sender() -> PageSender:
+    rt = current()
+    provider = ProviderLoop(lambda: build_async_gateway(rt.config), rt.fence, name="pages")
+    return PageSender(rt.database, rt.vault, rt.pacer, provider)
 
 
 def send_alert_text(message_id: int) -> str:
@@ -57,21 +66,6 @@ def send_alert_text(message_id: int) -> str:
     return status
 
 
-def _send_paced(rt, message_id: int, gateway: SmsGateway) -> str:  # type: ignore[no-untyped-def]
-    try:
-        status = sending.send_one(
-            rt.database, rt.vault, gateway, rt.pacer, message_id, priority=True, fence=rt.fence
-        )
-    except sending.RetryLater:
-        return "retry"
-    except Exception:
-        # Still queued (re-driven by the sweep) or claimed (reported unknown): never lost.
-        log.exception("sending alert text %s failed", message_id)
-        return "error"
-    _after_send(rt, message_id, status)
-    return status
-
-
 def _after_send(rt, message_id: int, status: str) -> None:  # type: ignore[no-untyped-def]
     """A page that cannot arrive hurries the escalation along."""
     if status in outcomes.NOT_DELIVERED:
@@ -80,25 +74,6 @@ def _after_send(rt, message_id: int, status: str) -> None:  # type: ignore[no-un
             due_now = outcomes.settle(session, message, utcnow()) if message else None
         if due_now is not None:
             _fire(rt, [due_now])
-
-
-@cache
-def _pool() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(BATCH, thread_name_prefix="alert-send")
-
-
-_local = threading.local()
-
-
-def _thread_gateway(rt) -> SmsGateway:  # type: ignore[no-untyped-def]
-    """One gateway per sending thread: the Twilio client is not thread-safe."""
-    gateway = getattr(_local, "gateway", None)
-    if gateway is None:
-        gateway = _local.gateway = build_gateway(rt.config)
-        client = getattr(gateway, "client", None)
-        if client is not None:
-            _ = client.messages  # twilio-python imports its API modules on first use
-    return gateway
 
 
 def sweep_escalations() -> dict[str, int]:

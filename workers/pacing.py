@@ -150,11 +150,15 @@ class RateLimiter:
     def unlimited(self) -> bool:
         return self.rate_per_second <= 0
 
-    def attempt(self, priority: bool = False) -> Attempt:
-        """One try at a slot (one EVALSHA), with Redis's time of the decision."""
+    def attempt(self, priority: bool = False, waiter: str | None = None) -> Attempt:
+        """One try at a slot (one EVALSHA), with Redis's time of the decision.
+
+        `waiter` names who holds a refused priority attempt's reservation (default:
+        this thread); coroutines sharing a thread each pass their own.
+        """
         if self.unlimited:
             return Attempt(0.0, time.time())
-        waiter = self._waiter_id()
+        waiter = waiter or self._waiter_id()
         wait_us, now_us = self._script(
             keys=[self.key, self.waiting_key],
             args=[
@@ -168,13 +172,13 @@ class RateLimiter:
         )
         return Attempt(wait_us / 1_000_000, now_us / 1_000_000)
 
-    def try_acquire(self, priority: bool = False) -> float:
+    def try_acquire(self, priority: bool = False, waiter: str | None = None) -> float:
         """0.0 if a slot was taken, else the seconds to wait before trying again.
 
         A refused priority attempt keeps a slot reserved for the caller for a
         few windows: call again after the wait, or the reservation lapses.
         """
-        return self.attempt(priority).wait
+        return self.attempt(priority, waiter).wait
 
     def acquire(self, priority: bool = False, timeout: float | None = None) -> bool:
         """Block until a slot is taken (True) or `timeout` seconds pass (False)."""

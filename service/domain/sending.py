@@ -85,14 +85,58 @@ def claim(session: Session, vault: Vault, message_id: int, now: datetime) -> Pre
         return None
     message = session.get(OutboundMessage, message_id)
     assert message is not None
+    return _prepare(session, vault, message)
+
+
+def claim_many(
+    session: Session, vault: Vault, message_ids: list[int], now: datetime
+) -> list[Prepared]:
+    """claim() for a batch (a tier's pages): one UPDATE, and the rows and their recipients
+    loaded together instead of one by one."""
+    taken = list(
+        session.scalars(
+            update(OutboundMessage)
+            .where(OutboundMessage.id.in_(message_ids), OutboundMessage.status == "queued")
+            .values(
+                status="claimed",
+                claimed_at=now,
+                attempts=OutboundMessage.attempts + 1,
+                updated_at=now,
+            )
+            .returning(OutboundMessage.id)
+            .execution_options(synchronize_session=False)
+        )
+    )
+    if not taken:
+        return []
+    messages = session.scalars(
+        select(OutboundMessage)
+        .where(OutboundMessage.id.in_(taken))
+        .order_by(OutboundMessage.id)
+        .execution_options(populate_existing=True)
+    ).all()
+    # Into the session's identity map, where _prepare's lookups find them.
+    if person_ids := {m.person_id for m in messages if m.person_id is not None}:
+        session.scalars(select(Person).where(Person.id.in_(person_ids))).all()
+    if subscriber_ids := {m.subscriber_id for m in messages if m.subscriber_id is not None}:
+        session.scalars(select(Subscriber).where(Subscriber.id.in_(subscriber_ids))).all()
+    return [
+        prepared
+        for message in messages
+        if (prepared := _prepare(session, vault, message)) is not None
+    ]
+
+
+def _prepare(session: Session, vault: Vault, message: OutboundMessage) -> Prepared | None:
+    """A claimed message, ready to send; None (and skipped) if it must not go."""
     reason, to = _recipient(session, vault, message)
     if reason is None:
         reason = next((r for check in SKIP_CHECKS if (r := check(session, message))), None)
     if reason is not None or to is None:
         message.status = "skipped"
-        log.info("message %s skipped: %s", message_id, reason)
+        log.info("message %s skipped: %s", message.id, reason)
         return None
-    return Prepared(message_id, to, vault.decrypt(message.body_enc) if message.body_enc else "")
+    return Prepared(message.id, to, vault.decrypt(message.body_enc) if message.body_enc else "")
 
 
 def record_sent(session: Session, message_id: int, provider_sid: str, now: datetime) -> None:
@@ -104,6 +148,16 @@ def record_sent(session: Session, message_id: int, provider_sid: str, now: datet
     message.updated_at = now
     session.flush()
     delivery.apply_early_callbacks(session, message, now)
+
+
+def record_skipped(session: Session, message_id: int, now: datetime) -> str:
+    """A claimed text that must not go after all (its number was sealed by a STOP)."""
+    session.execute(
+        update(OutboundMessage)
+        .where(OutboundMessage.id == message_id)
+        .values(status="skipped", updated_at=now)
+    )
+    return "skipped"
 
 
 def record_failure(session: Session, message_id: int, error: SendError, now: datetime) -> str:
@@ -147,12 +201,7 @@ def send_one(
     if fence is not None and not fence.enter(phone_hash):
         # A STOP was confirmed between the claim and now.
         with database.session() as session:
-            session.execute(
-                update(OutboundMessage)
-                .where(OutboundMessage.id == message_id)
-                .values(status="skipped", updated_at=utcnow())
-            )
-        return "skipped"
+            return record_skipped(session, message_id, utcnow())
     try:
         provider_sid = gateway.send(prepared.to, prepared.body, validity_period=validity_period)
     except SendError as error:

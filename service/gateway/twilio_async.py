@@ -14,6 +14,7 @@ Build it inside the event loop that will use it (aiohttp binds its session to it
 from __future__ import annotations
 
 import asyncio
+import base64
 from typing import Protocol
 from urllib.parse import urlencode
 
@@ -64,7 +65,8 @@ class FormHttpClient(AsyncTwilioHttpClient):
         headers = dict(headers or {})
         if auth is not None:
             if auth not in self._authorizations:
-                self._authorizations[auth] = aiohttp.BasicAuth(*auth).encode()
+                token = base64.b64encode(":".join(auth).encode()).decode()
+                self._authorizations[auth] = f"Basic {token}"
             headers["Authorization"] = self._authorizations[auth]
         body = None
         if data:

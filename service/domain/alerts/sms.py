@@ -13,13 +13,13 @@ from service.queues import ALERTS
 from service.sms.parser import Command
 
 SEND_JOB = "workers.alerts.send_alert_text"  # one text (re-drives)
-SEND_BATCH_JOB = "workers.alerts.send_alert_texts"  # a few texts at once, one thread each
-BATCH = 10
+SEND_BATCH_JOB = "workers.alerts.send_alert_texts"  # a tier's pages at once
+BATCH = 50
 
 
 def send_effects(message_ids: list[int]) -> list[Effect]:
-    """Jobs on the `alerts` queue (served before broadcasts), BATCH texts each: several
-    workers share a tier's pages, and each sends its share in parallel."""
+    """Jobs on the `alerts` queue (served before broadcasts), BATCH texts each: a
+    worker sends its share all at once; a bigger tier is shared among workers."""
     return [
         Effect(ALERTS, SEND_BATCH_JOB, (chunk,), job_id=f"alert-texts-{chunk[0]}")
         for chunk in (message_ids[i : i + BATCH] for i in range(0, len(message_ids), BATCH))

@@ -1,10 +1,8 @@
 """Sending a chunk: a steady stream of texts in flight, claimed and recorded in small batches.
 
-Each worker process keeps one asyncio event loop in a thread of its own, with
-one provider client on it (its connections stay warm across jobs), and keeps up
-to `in_flight` texts with the provider at once, each as its own request: the
-asyncio Twilio client costs a fraction of the CPU per text of the threaded one,
-which is what bounds a worker's rate.
+Each worker process keeps one ProviderLoop (an asyncio loop in a thread of its
+own, with the asyncio Twilio client on it) and keeps up to `in_flight` texts
+with the provider at once, each as its own request.
 Every text takes a token from the shared rate limiter right before the provider
 call, so pacing holds per text however many workers run. A watcher thread polls
 the database a few times a second: an ABORT or a STOP that lands while texts
@@ -27,11 +25,10 @@ import queue
 import threading
 import time
 import uuid
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
@@ -39,7 +36,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from service.database import Database
 from service.domain.broadcasts import fanout, preview
 from service.domain.broadcasts.fanout import ChunkLease, Claimed, Outcome
-from service.domain.broadcasts.fence_batch import FenceBatch
+from service.domain.provider_loop import ProviderLoop
 from service.domain.sending import Fence, Pacer
 from service.gateway.base import SendError
 from service.gateway.twilio_async import AsyncSmsGateway
@@ -48,7 +45,6 @@ from service.models.broadcasts import Broadcast
 from service.vault import Vault
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 WATCH_INTERVAL = 0.1  # seconds between abort / opt-out checks while texts are in flight
 RENEW_EVERY = 3.0  # seconds between chunk lease renewals (the lease is 15 s)
@@ -73,27 +69,13 @@ class Sender:
         self.vault = vault
         self.pacer = pacer
         self.in_flight = in_flight
-        self._fence = FenceBatch(fence) if fence is not None else None
+        self._provider = ProviderLoop(gateway_factory, fence, name="bcast-send")
         self._slots = asyncio.Semaphore(in_flight)
-        self._gateway_factory = gateway_factory
-        self._gateway: AsyncSmsGateway | None = None
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(
-            target=self._loop.run_forever, name="bcast-send", daemon=True
-        )
-        self._thread.start()
         rate = getattr(pacer, "rate_per_second", 0)
         self._spacing = Spacing(1.0 / rate if rate > 0 else 0.0)
 
     def close(self) -> None:
-        if self._gateway is not None:
-            self._run(self._gateway.close())
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join()
-        self._loop.close()
-
-    def _run(self, coroutine: Coroutine[Any, Any, T]) -> T:
-        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
+        self._provider.close()
 
     def run_chunk(self, chunk_id: int) -> ChunkReport | None:
         """Send what is queued in one chunk; None if another live job holds it."""
@@ -164,9 +146,7 @@ class Sender:
                 for text in batch.ready:
                     not_before.pop(text.message_id, None)
                     body = translations.get(text.language, default)
-                    future = asyncio.run_coroutine_threadsafe(
-                        self._send_one(text, body, validity, watch), self._loop
-                    )
+                    future = self._provider.submit(self._send_one(text, body, validity, watch))
                     future.add_done_callback(finished_texts.put)
                     sending[future] = text
                 # The watcher looks for opt-outs among the texts not yet recorded.
@@ -217,13 +197,14 @@ class Sender:
         if watch.aborted.is_set():
             return Outcome(text, skipped="aborted")
         await asyncio.sleep(self._spacing.reserve())
-        if self._fence is None:
+        fence = self._provider.fence
+        if fence is None:
             return await self._take_turn(text, body, validity, watch)
         # A STOP confirmed a moment ago sealed the number (see optout_fence). The fence is
         # entered before the rate token is taken, so nothing stands between token and send.
         phone_hash = self.vault.lookup_hash(text.to)
         try:
-            entered = await self._fence.enter(phone_hash)
+            entered = await fence.enter(phone_hash)
         except Exception as error:  # noqa: BLE001 - unchecked, it may not go; it waits instead
             return Outcome(text, error=SendError(f"opt-out fence: {error!r}", retryable=True))
         if not entered:
@@ -231,7 +212,7 @@ class Sender:
         try:
             return await self._take_turn(text, body, validity, watch)
         finally:
-            self._fence.leave(phone_hash)
+            fence.leave(phone_hash)
 
     async def _take_turn(self, text: Claimed, body: str, validity: int, watch: Watch) -> Outcome:
         while (wait := self._try_acquire()) > 0:
@@ -249,15 +230,10 @@ class Sender:
         return await self._hand_over(text, body, validity)
 
     async def _hand_over(self, text: Claimed, body: str, validity: int) -> Outcome:
-        if self._gateway is None:
-            self._gateway = self._gateway_factory()
         try:
-            provider_sid = await self._gateway.send(text.to, body, validity_period=validity)
+            provider_sid = await self._provider.send(text.to, body, validity)
         except SendError as error:
             return Outcome(text, error=error)
-        except Exception as error:  # noqa: BLE001 - a bug after the request may have gone out
-            log.exception("unexpected error sending broadcast text %s", text.message_id)
-            return Outcome(text, error=SendError(f"unexpected: {error!r}", ambiguous=True))
         return Outcome(text, provider_sid=provider_sid)
 
     def _try_acquire(self) -> float:
