@@ -6,7 +6,7 @@ on it cannot go much faster than one plain loop. The asyncio client (aiohttp)
 costs a fraction of that per text. Two things it does not do that we need:
 apply a timeout (9.13 ignores the one it is given) and leave retries to us
 (its max_retries re-POSTs on 5xx, which can send a text twice): so every call is
-wrapped in asyncio.wait_for, and max_retries is never set.
+wrapped in a timeout, and max_retries is never set.
 
 Build it inside the event loop that will use it (aiohttp binds its session to it).
 """
@@ -112,9 +112,10 @@ class AsyncTwilioGateway:
         if validity_period:
             options["validity_period"] = validity_period
         try:
-            message = await asyncio.wait_for(
-                self._messages.create_async(to=to, body=body, **options), self._timeout
-            )
+            # asyncio.timeout, not wait_for: the request starts in this step of the loop,
+            # not a step later, so a rate token is used the moment it is granted.
+            async with asyncio.timeout(self._timeout):
+                message = await self._messages.create_async(to=to, body=body, **options)
         except TwilioRestException as exc:
             raise _classify(exc) from None
         except TwilioException as exc:
