@@ -41,6 +41,7 @@ sys.path.insert(0, str(REPO))
 
 from tests.conftest import TEST_SECRET_KEY, empty_tables  # noqa: E402
 from tests.fake_twilio.control import FakeTwilio  # noqa: E402
+from workers.worker import command as worker_command  # noqa: E402
 
 FROM = "+15005550006"
 BODY = "Camp Hope: March at noon from City Hall. Bring water."
@@ -112,17 +113,7 @@ def ours(env: dict[str, str], fake: FakeTwilio, phones: list[str], workers: int)
     rt = runtime(env)
     processes = [
         subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "rq.cli",
-                "worker",
-                "-w",
-                "workers.worker.Worker",
-                "--url",
-                env["REDIS_URL"],
-                "broadcasts",
-            ],
+            worker_command(env["REDIS_URL"], ["broadcasts"]),
             cwd=REPO,
             env=env,
             stdout=subprocess.DEVNULL,

@@ -268,8 +268,10 @@ def broadcast_in_flight(
 
     from service.config import Config
     from service.domain import people
+    from service.queues import PRIORITY
     from service.runtime import Runtime
     from tests.broadcasts.seeding import seed_subscribers
+    from workers.worker import command as worker_command
 
     rt = Runtime(Config.from_env(env))
     with rt.database.session() as session:
@@ -278,19 +280,7 @@ def broadcast_in_flight(
     rt.close()
     workers = [
         subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "rq.cli",
-                "worker",
-                "--worker-class",
-                "workers.worker.Worker",
-                "--url",
-                env["REDIS_URL"],
-                "alerts",
-                "broadcasts",
-                "default",
-            ],
+            worker_command(env["REDIS_URL"], PRIORITY),
             cwd=REPO,
             env=env,
             stdout=subprocess.DEVNULL,

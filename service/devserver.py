@@ -15,6 +15,7 @@ from service.config import Config
 from service.database import Database
 from service.queues import PRIORITY
 from service.redis_connection import embedded_redis_url, stop_embedded
+from workers.worker import command as worker_command
 
 
 def processes(config: Config, port: int, redis_url: str) -> dict[str, list[str]]:
@@ -33,19 +34,8 @@ def processes(config: Config, port: int, redis_url: str) -> dict[str, list[str]]
             "-",
             "service.wsgi:app",
         ],
-        # SimpleWorker runs jobs in-process: no fork per job, HTTP connections reused.
-        "worker": [
-            python,
-            "-m",
-            "rq.cli",
-            "worker",
-            "--with-scheduler",
-            "--worker-class",
-            "workers.worker.Worker",
-            "--url",
-            redis_url,
-            *PRIORITY,
-        ],
+        # A SimpleWorker runs jobs in-process: no fork per job, HTTP connections reused.
+        "worker": worker_command(redis_url, PRIORITY, scheduler=True),
         "clock": [python, "-m", "rq.cli", "cron", "--url", redis_url, "workers.cron"],
     }
 

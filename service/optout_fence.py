@@ -44,23 +44,15 @@ end
 return admitted
 """
 
-_ENTER = """
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('INCR', KEYS[2])
-redis.call('EXPIRE', KEYS[2], ARGV[1])
-return 1
-"""
-
 
 class OptOutFence:
     def __init__(self, connection: redis.Redis) -> None:
         self.connection = connection
-        self._enter = connection.register_script(_ENTER)
         self._exchange = connection.register_script(_EXCHANGE)
 
     def enter(self, phone_hash: str) -> bool:
         """Before the provider call: False if the number opted out meanwhile (skip the text)."""
-        return bool(self._enter(keys=_keys(phone_hash), args=[IN_FLIGHT_FOR]))
+        return self.exchange([], [phone_hash])[0]
 
     def leave(self, phone_hash: str) -> None:
         self.connection.decr(_keys(phone_hash)[1])

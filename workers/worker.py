@@ -8,6 +8,8 @@ second of imports here), and the first job may be an alert page.
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Sequence
 from typing import Any
 
 from rq.worker import SimpleWorker
@@ -28,3 +30,19 @@ class Worker(SimpleWorker):
             current()
         except ConfigError as exc:
             raise SystemExit(f"rallyline worker: {exc}") from None
+
+
+def command(redis_url: str, queues: Sequence[str], *, scheduler: bool = False) -> list[str]:
+    """The command line of one worker process serving `queues` in that order."""
+    return [
+        sys.executable,
+        "-m",
+        "rq.cli",
+        "worker",
+        *(["--with-scheduler"] if scheduler else []),
+        "--worker-class",
+        f"{__name__}.{Worker.__name__}",
+        "--url",
+        redis_url,
+        *queues,
+    ]

@@ -13,8 +13,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from concurrent.futures import Future
+from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 from service.domain.fence_batch import FenceBatch
@@ -33,7 +34,7 @@ class ProviderLoop:
         fence: Fence | None = None,
         name: str = "provider",
     ) -> None:
-        self.fence = FenceBatch(fence) if fence is not None else None
+        self._fence = FenceBatch(fence) if fence is not None else None
         self._gateway_factory = gateway_factory
         self._gateway: AsyncSmsGateway | None = None
         self._loop = asyncio.new_event_loop()
@@ -58,6 +59,24 @@ class ProviderLoop:
         except Exception as error:  # noqa: BLE001 - a bug after the request may have gone out
             log.exception("unexpected error handing a text to the provider")
             raise SendError(f"unexpected: {error!r}", ambiguous=True) from None
+
+    @asynccontextmanager
+    async def fenced(self, phone_hash: str) -> AsyncIterator[bool]:
+        """Inside: whether a text to this number may go (False: a STOP sealed it), counted
+        in flight until the block ends. A fence that cannot be asked raises a retryable
+        SendError: the text waits rather than go unchecked."""
+        if self._fence is None:
+            yield True
+            return
+        try:
+            entered = await self._fence.enter(phone_hash)
+        except Exception as error:  # noqa: BLE001 - Redis down, or any other failure
+            raise SendError(f"opt-out fence: {error!r}", retryable=True) from None
+        try:
+            yield entered
+        finally:
+            if entered:
+                self._fence.leave(phone_hash)
 
     def close(self) -> None:
         if self._gateway is not None:

@@ -74,25 +74,14 @@ class Prepared:
 
 def claim(session: Session, vault: Vault, message_id: int, now: datetime) -> Prepared | None:
     """Take a queued message for sending; None if it is not ours to send (done, taken, skipped)."""
-    taken = session.execute(
-        update(OutboundMessage)
-        .where(OutboundMessage.id == message_id, OutboundMessage.status == "queued")
-        .values(
-            status="claimed", claimed_at=now, attempts=OutboundMessage.attempts + 1, updated_at=now
-        )
-    ).rowcount
-    if not taken:
-        return None
-    message = session.get(OutboundMessage, message_id)
-    assert message is not None
-    return _prepare(session, vault, message)
+    return next(iter(claim_many(session, vault, [message_id], now)), None)
 
 
 def claim_many(
     session: Session, vault: Vault, message_ids: list[int], now: datetime
 ) -> list[Prepared]:
-    """claim() for a batch (a tier's pages): one UPDATE, and the rows and their recipients
-    loaded together instead of one by one."""
+    """Take queued messages for sending (a tier's pages at once): one UPDATE, the rows and
+    their recipients loaded together. What must not go after all is marked skipped."""
     taken = list(
         session.scalars(
             update(OutboundMessage)

@@ -11,11 +11,16 @@ from service.gateway.twilio import TwilioGateway
 def build_gateway(config: Config) -> SmsGateway:
     if not config.uses_twilio:
         return ConsoleGateway()
-    return TwilioGateway(
-        config.twilio_account_sid,
-        config.twilio_auth_token,
-        from_number=config.twilio_from_number,
-        messaging_service_sid=config.twilio_messaging_service_sid,
-        status_callback=f"{config.public_base_url}/twilio/status",
-        api_base_url=config.twilio_api_base_url,
-    )
+    return TwilioGateway(**twilio_settings(config))
+
+
+def twilio_settings(config: Config) -> dict[str, str]:
+    """What either Twilio gateway (threaded or asyncio) is built with."""
+    return {
+        "account_sid": config.twilio_account_sid,
+        "auth_token": config.twilio_auth_token,
+        "from_number": config.twilio_from_number,
+        "messaging_service_sid": config.twilio_messaging_service_sid,
+        "status_callback": f"{config.public_base_url}/twilio/status",
+        "api_base_url": config.twilio_api_base_url,
+    }

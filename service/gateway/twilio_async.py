@@ -26,6 +26,7 @@ from twilio.rest import Client
 
 from service.config import Config
 from service.gateway.base import SendError, SmsGateway
+from service.gateway.build import build_gateway, twilio_settings
 from service.gateway.twilio import REQUEST_TIMEOUT_SECONDS, _classify, sender_options
 
 
@@ -152,14 +153,5 @@ class InThread:
 def build_async_gateway(config: Config) -> AsyncSmsGateway:
     """The bulk gateway the configuration asks for; call it inside the event loop."""
     if not config.uses_twilio:
-        from service.gateway.build import build_gateway
-
         return InThread(build_gateway(config))
-    return AsyncTwilioGateway(
-        config.twilio_account_sid,
-        config.twilio_auth_token,
-        from_number=config.twilio_from_number,
-        messaging_service_sid=config.twilio_messaging_service_sid,
-        status_callback=f"{config.public_base_url}/twilio/status",
-        api_base_url=config.twilio_api_base_url,
-    )
+    return AsyncTwilioGateway(**twilio_settings(config))

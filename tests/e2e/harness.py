@@ -26,6 +26,7 @@ from typing import TypeVar
 import requests
 
 from tests.support.phone import new_sid, sign
+from workers.worker import command as worker_command
 
 REPO = Path(__file__).resolve().parents[2]
 T = TypeVar("T")
@@ -109,20 +110,9 @@ class Stack:
     def start_worker(
         self, queues: tuple[str, ...] = ("alerts", "broadcasts", "default"), scheduler: bool = True
     ) -> subprocess.Popen[bytes]:
-        command = [
-            sys.executable,
-            "-m",
-            "rq.cli",
-            "worker",
-            "--worker-class",
-            "workers.worker.Worker",
-            "--url",
-            self.env["REDIS_URL"],
-            *queues,
-        ]
-        if scheduler:
-            command.insert(4, "--with-scheduler")
-        return self._spawn("worker", command)
+        return self._spawn(
+            "worker", worker_command(self.env["REDIS_URL"], queues, scheduler=scheduler)
+        )
 
     def start_clock(self) -> subprocess.Popen[bytes]:
         return self._spawn(

@@ -73,25 +73,16 @@ class PageSender:
 
     async def _send_page(self, page: Prepared) -> str | SendError | None:
         """The provider's sid, the error, or None when a STOP sealed the number meanwhile."""
-        fence = self.provider.fence
-        phone_hash = self.vault.lookup_hash(page.to)
-        if fence is not None:
-            try:
-                if not await fence.enter(phone_hash):
-                    return None
-            except Exception as error:  # noqa: BLE001 - unchecked, it may not go: retried later
-                return SendError(f"opt-out fence: {error!r}", retryable=True)
+        waiter = f"page:{page.message_id}"
         try:
-            waiter = f"page:{page.message_id}"
-            try:
-                while (wait := self.pacer.try_acquire(priority=True, waiter=waiter)) > 0:
-                    await asyncio.sleep(min(wait, TOKEN_POLL))
-            except Exception as error:  # noqa: BLE001 - Redis gone: not sent, retried later
-                return SendError(f"rate limiter: {error!r}", retryable=True)
-            try:
+            async with self.provider.fenced(self.vault.lookup_hash(page.to)) as may_go:
+                if not may_go:
+                    return None
+                try:
+                    while (wait := self.pacer.try_acquire(priority=True, waiter=waiter)) > 0:
+                        await asyncio.sleep(min(wait, TOKEN_POLL))
+                except Exception as error:  # noqa: BLE001 - Redis gone: not sent, retried later
+                    return SendError(f"rate limiter: {error!r}", retryable=True)
                 return await self.provider.send(page.to, page.body)
-            except SendError as error:
-                return error
-        finally:
-            if fence is not None:
-                fence.leave(phone_hash)
+        except SendError as error:
+            return error

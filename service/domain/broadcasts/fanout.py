@@ -406,7 +406,7 @@ def record_batch(
                 updated_at=now,
             )
         )
-        _apply_early_callbacks(session, [o.provider_sid for o in sent if o.provider_sid], now)
+        _apply_early_callbacks(session, list(sids.values()), now)
     skipped = [o.text.message_id for o in outcomes if o.skipped and o.skipped != "released"]
     if skipped:
         _set_status(session, skipped, "skipped", now)

@@ -197,22 +197,15 @@ class Sender:
         if watch.aborted.is_set():
             return Outcome(text, skipped="aborted")
         await asyncio.sleep(self._spacing.reserve())
-        fence = self._provider.fence
-        if fence is None:
-            return await self._take_turn(text, body, validity, watch)
         # A STOP confirmed a moment ago sealed the number (see optout_fence). The fence is
         # entered before the rate token is taken, so nothing stands between token and send.
-        phone_hash = self.vault.lookup_hash(text.to)
         try:
-            entered = await fence.enter(phone_hash)
-        except Exception as error:  # noqa: BLE001 - unchecked, it may not go; it waits instead
-            return Outcome(text, error=SendError(f"opt-out fence: {error!r}", retryable=True))
-        if not entered:
-            return Outcome(text, skipped="opted out")
-        try:
-            return await self._take_turn(text, body, validity, watch)
-        finally:
-            fence.leave(phone_hash)
+            async with self._provider.fenced(self.vault.lookup_hash(text.to)) as may_go:
+                if not may_go:
+                    return Outcome(text, skipped="opted out")
+                return await self._take_turn(text, body, validity, watch)
+        except SendError as error:
+            return Outcome(text, error=error)
 
     async def _take_turn(self, text: Claimed, body: str, validity: int, watch: Watch) -> Outcome:
         while (wait := self._try_acquire()) > 0:
