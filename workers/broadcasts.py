@@ -50,9 +50,8 @@ def sender() -> Sender:
 # bulk grant is held a little longer than the limiter's default margin: under load a
 # granted text can reach the provider 20 ms or more after its grant (a busy CPU,
 # a busy provider), and texts granted a window apart must not arrive closer
-# than a window apart, even when the provider stamps a burst of them late (a stalled
-# process on a busy host). It costs 9% of the rate; pages keep the default margin.
-BULK_MARGIN_SECONDS = 0.1
+# than a window apart. It costs 6% of the rate; pages keep the default margin.
+BULK_MARGIN_SECONDS = 0.06
 
 
 def _bulk_pacer(rt: Runtime) -> RateLimiter:

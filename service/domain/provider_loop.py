@@ -35,11 +35,12 @@ class ProviderLoop:
         name: str = "provider",
     ) -> None:
         self._fence = FenceBatch(fence) if fence is not None else None
-        self._gateway_factory = gateway_factory
-        self._gateway: AsyncSmsGateway | None = None
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name=name, daemon=True)
         self._thread.start()
+        # Built now, inside the loop (aiohttp binds its session to it): built on the first
+        # send instead, it would delay a text that already holds its rate token.
+        self._gateway = self.run(_build(gateway_factory))
 
     def submit(self, coroutine: Coroutine[Any, Any, T]) -> Future[T]:
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop)
@@ -49,9 +50,6 @@ class ProviderLoop:
 
     async def send(self, to: str, body: str, validity_period: int | None = None) -> str:
         """The provider's id for the text; raises SendError (ambiguous when unsure it went)."""
-        if self._gateway is None:
-            # Built inside the loop: aiohttp binds its session to it.
-            self._gateway = self._gateway_factory()
         try:
             return await self._gateway.send(to, body, validity_period=validity_period)
         except SendError:
@@ -79,8 +77,11 @@ class ProviderLoop:
                 self._fence.leave(phone_hash)
 
     def close(self) -> None:
-        if self._gateway is not None:
-            self.run(self._gateway.close())
+        self.run(self._gateway.close())
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join()
         self._loop.close()
+
+
+async def _build(factory: Callable[[], AsyncSmsGateway]) -> AsyncSmsGateway:
+    return factory()
