@@ -27,6 +27,10 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
+class FenceUnavailable(SendError):
+    """The opt-out fence could not be asked (Redis down): the text was not tried."""
+
+
 class ProviderLoop:
     def __init__(
         self,
@@ -61,15 +65,15 @@ class ProviderLoop:
     @asynccontextmanager
     async def fenced(self, phone_hash: str) -> AsyncIterator[bool]:
         """Inside: whether a text to this number may go (False: a STOP sealed it), counted
-        in flight until the block ends. A fence that cannot be asked raises a retryable
-        SendError: the text waits rather than go unchecked."""
+        in flight until the block ends. A fence that cannot be asked raises
+        FenceUnavailable (a retryable SendError): the text waits rather than go unchecked."""
         if self._fence is None:
             yield True
             return
         try:
             entered = await self._fence.enter(phone_hash)
         except Exception as error:  # noqa: BLE001 - Redis down, or any other failure
-            raise SendError(f"opt-out fence: {error!r}", retryable=True) from None
+            raise FenceUnavailable(f"opt-out fence: {error!r}", retryable=True) from None
         try:
             yield entered
         finally:

@@ -139,6 +139,17 @@ def record_sent(session: Session, message_id: int, provider_sid: str, now: datet
     delivery.apply_early_callbacks(session, message, now)
 
 
+def release(session: Session, message_id: int) -> str:
+    """A claimed text that was never tried (Redis was down): queued again and dated as
+    when it was written, so the sweep re-drives it as if its job had been lost."""
+    session.execute(
+        update(OutboundMessage)
+        .where(OutboundMessage.id == message_id, OutboundMessage.status == "claimed")
+        .values(status="queued", updated_at=OutboundMessage.created_at)
+    )
+    return "queued"
+
+
 def record_skipped(session: Session, message_id: int, now: datetime) -> str:
     """A claimed text that must not go after all (its number was sealed by a STOP)."""
     session.execute(

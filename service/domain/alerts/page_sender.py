@@ -17,13 +17,18 @@ from typing import Protocol
 
 from service.database import Database
 from service.domain import sending
-from service.domain.provider_loop import ProviderLoop
+from service.domain.provider_loop import FenceUnavailable, ProviderLoop
 from service.domain.sending import Prepared
 from service.gateway.base import SendError
 from service.models import utcnow
 from service.vault import Vault
 
 TOKEN_POLL = 0.05  # seconds: the longest a page sleeps between asks for a token
+
+# A page that never reached the provider because Redis was down goes back to the queue
+# as if never taken, so the clock's sweep sends it again as soon as Redis is back.
+UNTRIED = object()
+Answer = str | SendError | None | object
 
 
 class PriorityPacer(Protocol):
@@ -58,7 +63,9 @@ class PageSender:
         with self.database.session() as session:
             now = utcnow()
             for page, answer in zip(pages, answers, strict=True):
-                if isinstance(answer, SendError):
+                if answer is UNTRIED:
+                    status = sending.release(session, page.message_id)
+                elif isinstance(answer, SendError):
                     status = sending.record_failure(session, page.message_id, answer, now)
                 elif answer is None:
                     status = sending.record_skipped(session, page.message_id, now)
@@ -68,11 +75,12 @@ class PageSender:
                 results.append(PageResult(page.message_id, status))
         return results
 
-    async def _send_all(self, pages: list[Prepared]) -> list[str | SendError | None]:
+    async def _send_all(self, pages: list[Prepared]) -> list[Answer]:
         return list(await asyncio.gather(*(self._send_page(page) for page in pages)))
 
-    async def _send_page(self, page: Prepared) -> str | SendError | None:
-        """The provider's sid, the error, or None when a STOP sealed the number meanwhile."""
+    async def _send_page(self, page: Prepared) -> Answer:
+        """The provider's sid, its error, None when a STOP sealed the number meanwhile, or
+        UNTRIED when Redis (fence or rate limiter) could not be asked."""
         waiter = f"page:{page.message_id}"
         try:
             async with self.provider.fenced(self.vault.lookup_hash(page.to)) as may_go:
@@ -81,8 +89,10 @@ class PageSender:
                 try:
                     while (wait := self.pacer.try_acquire(priority=True, waiter=waiter)) > 0:
                         await asyncio.sleep(min(wait, TOKEN_POLL))
-                except Exception as error:  # noqa: BLE001 - Redis gone: not sent, retried later
-                    return SendError(f"rate limiter: {error!r}", retryable=True)
+                except Exception:  # noqa: BLE001 - Redis gone: not tried
+                    return UNTRIED
                 return await self.provider.send(page.to, page.body)
+        except FenceUnavailable:
+            return UNTRIED
         except SendError as error:
             return error

@@ -66,3 +66,21 @@ def test_a_retryable_error_leaves_the_page_queued(runtime, page_sender, fake_twi
     fake_twilio.set_faults()
     assert [r.status for r in page_sender.send([page])] == ["sent"]
     assert len(fake_twilio.messages(to=OK)) == 1
+
+
+class RedisDown:
+    def try_acquire(self, priority: bool = False, waiter: str | None = None) -> float:
+        raise ConnectionError("Redis is down")
+
+
+def test_a_page_redis_kept_from_the_provider_is_queued_as_never_tried(
+    runtime, page_sender, fake_twilio
+):
+    (page,) = queue_pages(runtime, [OK])
+    page_sender.pacer = RedisDown()
+    assert [r.status for r in page_sender.send([page])] == ["queued"]
+    assert fake_twilio.messages() == []
+    with runtime.database.session() as session:
+        message = session.get(OutboundMessage, page)
+        # Dated as written, so the sweep's "queued for REDRIVE_AFTER" re-drive is not pushed back.
+        assert message.status == "queued" and message.updated_at == message.created_at
