@@ -170,7 +170,7 @@ def _opt_out(ctx: SmsContext, subscriber: Subscriber, word: str) -> None:
 
 def _member(ctx: SmsContext, subscriber: Subscriber, list_id: int) -> None:
     ctx.session.execute(
-        insert(Membership),
+        insert(Membership.__table__),
         {"subscriber_id": subscriber.id, "list_id": list_id, "joined_at": ctx.now},
     )
 
@@ -179,7 +179,7 @@ def _consent(
     ctx: SmsContext, subscriber: Subscriber, kind: str, word: str, list_id: int | None
 ) -> None:
     ctx.session.execute(
-        insert(ConsentEvent),
+        insert(ConsentEvent.__table__),
         {
             "subscriber_id": subscriber.id,
             "kind": kind,
