@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from service.config import Config
@@ -26,6 +26,11 @@ class Effect:
     function: str
     args: tuple[Any, ...] = ()
     job_id: str | None = None
+
+
+# Built once: every inbound text looks up its sender, and building the statement is
+# a measurable part of the webhook's cost.
+_SUBSCRIBER_BY_HASH = select(Subscriber).where(Subscriber.phone_hash == bindparam("phone_hash"))
 
 
 @dataclass
@@ -59,7 +64,7 @@ class SmsContext:
     def subscriber(self) -> Subscriber | None:
         if not self._looked_up:
             self._subscriber = self.session.scalar(
-                select(Subscriber).where(Subscriber.phone_hash == self.phone_hash)
+                _SUBSCRIBER_BY_HASH, {"phone_hash": self.phone_hash}
             )
             self._looked_up = True
         return self._subscriber
