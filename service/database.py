@@ -5,13 +5,25 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+
+_DIALECT_INSERT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+
+
+def insert_or_ignore(session: Session, table: Any, *conflict_columns: str) -> Any:
+    """An INSERT that does nothing where a row with the same `conflict_columns` exists
+    (ON CONFLICT DO NOTHING, which both databases speak): one statement instead of a
+    look-up and an insert, and no savepoint to catch a duplicate."""
+    insert = _DIALECT_INSERT[session.get_bind().dialect.name]
+    return insert(table).on_conflict_do_nothing(index_elements=list(conflict_columns))
 
 
 class Database:

@@ -69,12 +69,14 @@ class SmsContext:
             self._looked_up = True
         return self._subscriber
 
-    def subscriber_or_create(self, status: str = "active") -> Subscriber:
+    def subscriber_or_create(self, status: str = "active", language: str = "en") -> Subscriber:
+        """The sender's subscriber row; a new one starts with `status` and `language`."""
         if self.subscriber is None:
             self._subscriber = Subscriber(
                 phone_hash=self.phone_hash,
                 phone_enc=self.vault.encrypt(self.phone),
                 status=status,
+                language=language,
                 status_changed_at=self.now,
                 created_at=self.now,
             )

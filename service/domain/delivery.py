@@ -11,9 +11,9 @@ from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from service.database import insert_or_ignore
 from service.domain.supporters import mark_unreachable
 from service.gateway.base import NUMBER_IS_DEAD
 from service.models import OutboundMessage, StatusEvent, Subscriber
@@ -42,8 +42,6 @@ RANK = {
     "skipped": 4,
 }
 
-_INSERT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
-
 # Called with (session, message, now) after a message's ledger status moved.
 # The alert engine listens, to skip a responder whose page did not arrive.
 StatusListener = Callable[[Session, OutboundMessage, datetime], None]
@@ -55,12 +53,9 @@ def record(
 ) -> bool:
     """Record one callback; False if this (MessageSid, status) was seen before."""
     # One statement, no savepoint: a broadcast brings two callbacks a text.
-    insert = _INSERT[session.get_bind().dialect.name](StatusEvent)
     inserted = session.scalar(
-        insert.values(
-            message_sid=message_sid, status=status, error_code=error_code, received_at=now
-        )
-        .on_conflict_do_nothing(index_elements=["message_sid", "status"])
+        insert_or_ignore(session, StatusEvent, "message_sid", "status")
+        .values(message_sid=message_sid, status=status, error_code=error_code, received_at=now)
         .returning(StatusEvent.id)
     )
     if inserted is None:

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import delete, insert, select, update
 
+from service.database import insert_or_ignore
 from service.domain import keywords, zones
 from service.domain.context import SmsContext
 from service.models import (
@@ -32,13 +33,11 @@ def join(ctx: SmsContext, command: Command) -> str:
     else:
         campaign = keywords.get_or_create_list(ctx.session, ctx.config.org_name)
         language = command.language or "en"
-    subscriber = ctx.subscriber_or_create()
-    membership = ctx.session.get(Membership, (subscriber.id, campaign.id))
-    already = membership is not None and subscriber.status == "active"
+    subscriber = ctx.subscriber_or_create(language=language)
+    was_active = subscriber.status == "active"
     subscriber.language = language
     _opt_in(ctx, subscriber, command.word, campaign.id)
-    if membership is None:
-        _member(ctx, subscriber, campaign.id)
+    already = not _member(ctx, subscriber, campaign.id) and was_active
     return ctx.reply("already_joined" if already else "joined", list=campaign.name)
 
 
@@ -168,11 +167,14 @@ def _opt_out(ctx: SmsContext, subscriber: Subscriber, word: str) -> None:
     _consent(ctx, subscriber, "opt_out", word, None)
 
 
-def _member(ctx: SmsContext, subscriber: Subscriber, list_id: int) -> None:
-    ctx.session.execute(
-        insert(Membership.__table__),
-        {"subscriber_id": subscriber.id, "list_id": list_id, "joined_at": ctx.now},
+def _member(ctx: SmsContext, subscriber: Subscriber, list_id: int) -> bool:
+    """Add the subscriber to the list; False if they were on it already."""
+    added = ctx.session.scalar(
+        insert_or_ignore(ctx.session, Membership.__table__, "subscriber_id", "list_id")
+        .values(subscriber_id=subscriber.id, list_id=list_id, joined_at=ctx.now)
+        .returning(Membership.__table__.c.list_id)
     )
+    return added is not None
 
 
 def _consent(

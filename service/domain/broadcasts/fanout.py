@@ -25,9 +25,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, case, exists, func, literal, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from service.database import insert_or_ignore
 from service.domain import delivery
 from service.domain.broadcasts import audience
 from service.domain.supporters import mark_unreachable
@@ -155,28 +155,19 @@ def _insert_ledger_rows(
         stamp,
         stamp,
     ).where(*audience.eligible(zone_id), Subscriber.id > after, Subscriber.id <= through)
-    dialect = postgresql if _is_postgres(session) else sqlite
-    statement = (
-        dialect.insert(_LEDGER)
-        .from_select(
-            [
-                "purpose",
-                "broadcast_id",
-                "subscriber_id",
-                "status",
-                "attempts",
-                "created_at",
-                "updated_at",
-            ],
-            source,
-        )
-        .on_conflict_do_nothing(index_elements=["broadcast_id", "subscriber_id"])
+    statement = insert_or_ignore(session, _LEDGER, "broadcast_id", "subscriber_id").from_select(
+        [
+            "purpose",
+            "broadcast_id",
+            "subscriber_id",
+            "status",
+            "attempts",
+            "created_at",
+            "updated_at",
+        ],
+        source,
     )
     session.execute(statement)
-
-
-def _is_postgres(session: Session) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
 
 
 # --- chunk leases --------------------------------------------------------------------------
