@@ -188,8 +188,15 @@ def main() -> None:
     from service.database import Database
     from service.redis_connection import embedded_redis_url
 
+    from tests.conftest import empty_tables
+
     config = Config.from_env(env)
-    Database(config.database_url).upgrade()
+    database_handle = Database(config.database_url)
+    database_handle.upgrade()
+    # Each run starts from an empty database, so that reruns measure the same thing and
+    # the broadcast phase's audience never collides with an earlier run's.
+    empty_tables(database_handle)
+    database_handle.dispose()
     env["REDIS_URL"] = config.redis_url or embedded_redis_url(var)
 
     from tests.fake_twilio.control import FakeTwilio
@@ -276,7 +283,7 @@ def broadcast_in_flight(
     rt = Runtime(Config.from_env(env))
     with rt.database.session() as session:
         people.register(session, rt.vault, ORGANIZER, "organizer", name="Bench")
-    seed_subscribers(rt.database, rt.vault, recipients, start=int(time.time()) % 1_000_000)
+    seed_subscribers(rt.database, rt.vault, recipients)
     rt.close()
     workers = [
         subprocess.Popen(
