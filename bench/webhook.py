@@ -187,7 +187,6 @@ def main() -> None:
     from service.config import Config
     from service.database import Database
     from service.redis_connection import embedded_redis_url
-
     from tests.conftest import empty_tables
 
     config = Config.from_env(env)
