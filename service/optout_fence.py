@@ -4,8 +4,9 @@ Opt-out is checked when a text is claimed, but a broadcast text claimed a moment
 before a STOP could still reach Twilio a moment after the STOP was confirmed.
 Both sides meet in Redis, whose commands run one at a time:
 
-- a sender calls ``enter`` right before the provider call: it fails if the number
-  is sealed, else counts the text as in flight; ``leave`` uncounts it after;
+- a sender calls ``enter`` before the provider call (the broadcast sender, for a
+  claimed batch at once): it fails if the number is sealed, else counts the text
+  as in flight; ``leave`` uncounts it after its outcome is known;
 - the webhook, once the STOP is committed, calls ``seal``: it marks the number and
   waits until nothing is in flight for it, then the confirmation goes out.
 

@@ -1,9 +1,10 @@
-"""The opt-out fence as the sender's event loop sees it: one round trip per loop turn.
+"""The opt-out fence as a ProviderLoop sees it: one round trip per loop turn.
 
-Every broadcast text enters the fence right before its provider call and leaves it
-after (see service.optout_fence). With dozens of texts in flight, a blocking Redis
-call each would stall the event loop twice per text; instead the calls made in one
-turn of the loop are gathered and sent together, right after that turn.
+Every page enters the fence right before its provider call and leaves it after
+(see service.optout_fence). With a tier's pages in flight at once, a blocking
+Redis call each would stall the event loop twice per page; instead the calls made
+in one turn of the loop are gathered and sent together, right after that turn.
+(The broadcast sender enters and leaves a claimed batch at a time instead.)
 """
 
 from __future__ import annotations

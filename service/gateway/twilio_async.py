@@ -85,6 +85,25 @@ class FormHttpClient(AsyncTwilioHttpClient):
             return Response(response.status, await response.text(), response.headers)
 
 
+class BulkClient(Client):
+    """twilio-python's Client, with its request headers worked out once.
+
+    The stock client asks the platform module for the OS, architecture and Python
+    version to build the same User-Agent on every request: a few percent of a
+    bulk text's CPU. The headers sent are the same.
+    """
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self._headers: dict[tuple[str, frozenset[tuple[str, str]]], dict[str, str]] = {}
+
+    def get_headers(self, method: str, headers: dict[str, str] | None) -> dict[str, str]:
+        key = (method, frozenset((headers or {}).items()))
+        if key not in self._headers:
+            self._headers[key] = super().get_headers(method, dict(headers or {}))
+        return dict(self._headers[key])
+
+
 class AsyncTwilioGateway:
     name = "twilio"
 
@@ -99,7 +118,7 @@ class AsyncTwilioGateway:
         api_base_url: str = "",
         timeout: float = REQUEST_TIMEOUT_SECONDS,
     ) -> None:
-        self.client = Client(account_sid, auth_token, http_client=FormHttpClient())
+        self.client = BulkClient(account_sid, auth_token, http_client=FormHttpClient())
         if api_base_url:
             self.client.api.base_url = api_base_url
         self._messages = self.client.messages  # resolves twilio's lazy imports now

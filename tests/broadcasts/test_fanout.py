@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
+from service.domain import delivery
 from service.domain.broadcasts import control, fanout, preview
 from service.domain.broadcasts.sender import Sender, advance
 from service.domain.sending import Unpaced
@@ -256,3 +257,56 @@ def test_a_scheduled_broadcast_waits_for_its_time(runtime, organizer, seed):
     with runtime.database.session() as session:
         assert fanout.stalled(session, utcnow()).broadcasts == []
         assert fanout.stalled(session, later).broadcasts == [broadcast_id]
+
+
+def test_a_group_is_recorded_sent_with_each_sid_and_early_callbacks_applied(
+    runtime, organizer, seed, small_batches
+):
+    seed(3)
+    broadcast_id = confirmed(runtime, organizer)
+    [chunk_id] = plan(runtime, broadcast_id)
+    now = utcnow()
+    with runtime.database.session() as session:
+        lease = fanout.take_chunk(session, chunk_id, "job", now)
+    with runtime.database.session() as session:
+        claimed = fanout.claim_batch(session, runtime.vault, lease, 3, now).ready
+    sids = {text.message_id: f"SM{text.message_id:032x}" for text in claimed}
+    first = claimed[0].message_id
+    # The provider was quick: its callback for the first text beat the group's record.
+    with runtime.database.session() as session:
+        assert delivery.record(session, sids[first], "delivered", None, now)
+    with runtime.database.session() as session:
+        outcomes = [fanout.Outcome(text, provider_sid=sids[text.message_id]) for text in claimed]
+        assert fanout.record_batch(session, outcomes, utcnow()) == []
+    rows = {m.id: m for m in ledger(runtime, broadcast_id)}
+    assert {mid: rows[mid].provider_sid for mid in sids} == sids
+    assert rows[first].status == "delivered"
+    assert {rows[mid].status for mid in sids if mid != first} == {"sent"}
+
+
+def test_a_number_sealed_by_a_stop_is_turned_away_at_the_fence(
+    twilio_config, runtime, organizer, seed, fake_twilio, small_batches
+):
+    phones = seed(3)
+    broadcast_id = confirmed(runtime, organizer)
+    [chunk_id] = plan(runtime, broadcast_id)
+    # The STOP was confirmed after the texts were planned and before they were claimed.
+    sealed = runtime.vault.lookup_hash(phones[1])
+    runtime.fence.seal(sealed, wait=0.1)
+    fenced = Sender(
+        runtime.database,
+        runtime.vault,
+        Unpaced(),
+        lambda: build_async_gateway(twilio_config),
+        in_flight=4,
+        fence=runtime.fence,
+    )
+    try:
+        report = fenced.run_chunk(chunk_id)
+    finally:
+        fenced.close()
+    assert report is not None and report.sent == 2 and report.skipped == 1 and report.done
+    assert sorted(m["to"] for m in fake_twilio.messages()) == sorted([phones[0], phones[2]])
+    # Every text that entered the fence left it: a later STOP is confirmed at once.
+    for phone in (phones[0], phones[2]):
+        assert runtime.fence.seal(runtime.vault.lookup_hash(phone), wait=0.0)

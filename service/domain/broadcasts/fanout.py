@@ -24,8 +24,22 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, case, exists, func, literal, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Integer,
+    String,
+    bindparam,
+    case,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import Update
 
 from service.database import insert_or_ignore
 from service.domain import delivery
@@ -52,6 +66,7 @@ _LEDGER = OutboundMessage.__table__
 _PEOPLE = Subscriber.__table__
 _BROADCASTS = Broadcast.__table__
 _CHUNKS = BroadcastChunk.__table__
+_EVENTS = StatusEvent.__table__
 
 
 # --- starting and planning -----------------------------------------------------------------
@@ -379,25 +394,10 @@ def record_batch(
     session: Session, outcomes: list[Outcome], now: datetime
 ) -> list[tuple[int, float]]:
     """Record a group's outcomes together. Returns (message id, backoff seconds) to retry."""
-    sent = [o for o in outcomes if o.provider_sid]
+    sent = {o.text.message_id: o.provider_sid for o in outcomes if o.provider_sid}
     if sent:
-        # A dead-worker takeover may have reported it unknown meanwhile: we know better.
-        # One statement for the group (a CASE picks each row's sid), not one per row.
-        sids = {o.text.message_id: o.provider_sid for o in sent}
-        session.connection().execute(
-            update(_LEDGER)
-            .where(
-                _LEDGER.c.id.in_(list(sids)),
-                or_(_LEDGER.c.status == "claimed", _LEDGER.c.status == "unknown"),
-            )
-            .values(
-                status="sent",
-                provider_sid=case(sids, value=_LEDGER.c.id),
-                sent_at=now,
-                updated_at=now,
-            )
-        )
-        _apply_early_callbacks(session, list(sids.values()), now)
+        rows = session.connection().execute(*_record_sent(session, sent, now))
+        _apply_early_callbacks(session, [sid for sid, early in rows if early], now)
     skipped = [o.text.message_id for o in outcomes if o.skipped and o.skipped != "released"]
     if skipped:
         _set_status(session, skipped, "skipped", now)
@@ -413,6 +413,51 @@ def record_batch(
                     (outcome.text.message_id, backoff(outcome.text.attempts, outcome.error))
                 )
     return retries
+
+
+# A dead-worker takeover may have reported a text unknown meanwhile: we know better.
+_SENDABLE = or_(_LEDGER.c.status == "claimed", _LEDGER.c.status == "unknown")
+# Status callbacks that beat the record (the provider is fast) come back with it.
+_CALLED_BACK = exists().where(_EVENTS.c.message_sid == _LEDGER.c.provider_sid)
+# On PostgreSQL the group's ids and sids travel as two arrays: one statement of a fixed
+# shape, compiled once, whatever the group's size.
+_SENT_ROWS = (
+    func.unnest(bindparam("ids", type_=ARRAY(Integer)), bindparam("sids", type_=ARRAY(String)))
+    .table_valued("id", "sid")
+    .render_derived()
+)
+_RECORD_SENT_PG = (
+    update(_LEDGER)
+    .where(_LEDGER.c.id == _SENT_ROWS.c.id, _SENDABLE)
+    .values(
+        status="sent",
+        provider_sid=_SENT_ROWS.c.sid,
+        sent_at=bindparam("now"),
+        updated_at=bindparam("now"),
+    )
+    .returning(_LEDGER.c.provider_sid, _CALLED_BACK)
+)
+
+
+def _record_sent(
+    session: Session, sids: dict[int, str | None], now: datetime
+) -> tuple[Update, dict[str, Any]]:
+    """The statement (and its parameters) that marks a group sent, with each row's sid."""
+    if session.get_bind().dialect.name == "postgresql":
+        return _RECORD_SENT_PG, {"ids": list(sids), "sids": list(sids.values()), "now": now}
+    # Elsewhere a CASE picks each row's sid: still one statement for the group.
+    statement = (
+        update(_LEDGER)
+        .where(_LEDGER.c.id.in_(list(sids)), _SENDABLE)
+        .values(
+            status="sent",
+            provider_sid=case(sids, value=_LEDGER.c.id),
+            sent_at=now,
+            updated_at=now,
+        )
+        .returning(_LEDGER.c.provider_sid, _CALLED_BACK)
+    )
+    return statement, {}
 
 
 def backoff(attempts: int, error: SendError) -> float:
@@ -458,14 +503,8 @@ def _set_status(session: Session, message_ids: list[int], status: str, now: date
 
 
 def _apply_early_callbacks(session: Session, provider_sids: list[str], now: datetime) -> None:
-    """Status callbacks that beat the group's record (the provider is fast) apply now."""
-    events = StatusEvent.__table__.c
-    early = set(
-        session.connection().scalars(
-            select(events.message_sid).where(events.message_sid.in_(provider_sids))
-        )
-    )
-    for provider_sid in early:
+    """Status callbacks that beat the group's record apply now."""
+    for provider_sid in provider_sids:
         message = session.scalar(
             select(OutboundMessage).where(OutboundMessage.provider_sid == provider_sid)
         )

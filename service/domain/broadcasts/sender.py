@@ -11,8 +11,12 @@ lease so the clock knows the job lives.
 
 The job's thread claims more texts whenever room opens and records every text
 finished by the time it wakes, in one transaction, so no text waits for a slow
-neighbour: a provider that answers in seconds still sees `in_flight` requests at
-all times. A kill -9 between claim and record leaves the claimed texts "unknown":
+neighbour: a provider that answers in seconds still sees `in_flight` requests
+at all times. Right after the transaction, one Redis round trip lets the
+recorded texts out of the opt-out fence and the claimed ones in (see
+service.optout_fence). The transaction and the round trip cost about the same
+for sixteen texts as for one, so texts move in batches; only the provider calls
+are one per text. A kill -9 between claim and record leaves the claimed texts "unknown":
 at most twice `in_flight` are claimed and unrecorded at any moment, which bounds
 that handful, as the one-text core bounds it at one.
 """
@@ -26,7 +30,6 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -36,7 +39,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from service.database import Database
 from service.domain.broadcasts import fanout, preview
 from service.domain.broadcasts.fanout import ChunkLease, Claimed, Outcome
-from service.domain.provider_loop import ProviderLoop
+from service.domain.provider_loop import FenceUnavailable, ProviderLoop
 from service.domain.sending import Fence, Pacer
 from service.gateway.base import SendError
 from service.gateway.twilio_async import AsyncSmsGateway
@@ -69,8 +72,12 @@ class Sender:
         self.vault = vault
         self.pacer = pacer
         self.in_flight = in_flight
-        self._provider = ProviderLoop(gateway_factory, fence, name="bcast-send")
+        self._fence = fence
+        # The sender enters the fence itself, a batch at a time (see _admit): the loop
+        # needs no fence of its own.
+        self._provider = ProviderLoop(gateway_factory, name="bcast-send")
         self._slots = asyncio.Semaphore(in_flight)
+        self._tasks: set[asyncio.Task[Outcome]] = set()  # touched on the loop only
         rate = getattr(pacer, "rate_per_second", 0)
         self._spacing = Spacing(1.0 / rate if rate > 0 else 0.0)
 
@@ -110,14 +117,18 @@ class Sender:
         validity: int,
     ) -> None:
         not_before: dict[int, float] = {}  # message id -> monotonic time it may be retried
-        sending: dict[Future[Outcome], Claimed] = {}
-        finished_texts: queue.SimpleQueue[Future[Outcome]] = queue.SimpleQueue()
+        sending: dict[int, Claimed] = {}  # message id -> text, with the provider or queued
+        finished_texts: queue.SimpleQueue[asyncio.Task[Outcome]] = queue.SimpleQueue()
         # Claimed and not yet recorded: what a kill -9 would leave "unknown". Up to twice
         # the texts in flight, so the next ones are claimed before the provider is idle.
         most = 2 * self.in_flight
-        top_up = max(1, self.in_flight // 2)  # claim no fewer at a time
+        # Claim and record a whole in-flight's worth at a time: the transaction and its
+        # round trips are shared by that many texts, and the texts claimed ahead keep
+        # the provider busy meanwhile.
+        top_up = self.in_flight
         drained = False  # the last claim found nothing more that may go now
         finished: list[Outcome] = []
+        entered: dict[int, str] = {}  # message id -> number hash, counted in the fence
         while True:
             now = time.monotonic()
             if drained and any(at <= now for at in not_before.values()):
@@ -135,37 +146,97 @@ class Sender:
                         batch = fanout.claim_batch(
                             session, self.vault, lease, room, utcnow(), waiting
                         )
-                if finished:
-                    report.add(finished)
-                    for message_id, delay in retries:
-                        not_before[message_id] = time.monotonic() + delay
-                    finished = []
+            leaving = [
+                entered.pop(o.text.message_id) for o in finished if o.text.message_id in entered
+            ]
+            if finished:
+                report.add(finished)
+                for message_id, delay in retries:
+                    not_before[message_id] = time.monotonic() + delay
+                finished = []
             if batch is not None:
                 report.skipped += batch.skipped
                 drained = len(batch.ready) + batch.skipped < room
-                for text in batch.ready:
+                admitted, finished = self._admit(batch.ready, leaving, entered)
+                for text in admitted:
                     not_before.pop(text.message_id, None)
-                    body = translations.get(text.language, default)
-                    future = self._provider.submit(self._send_one(text, body, validity, watch))
-                    future.add_done_callback(finished_texts.put)
-                    sending[future] = text
+                    sending[text.message_id] = text
+                # One hand-off to the loop for the whole batch, not one per text.
+                self._provider.submit(
+                    self._start(
+                        [(t, translations.get(t.language, default)) for t in admitted],
+                        validity,
+                        watch,
+                        finished_texts,
+                    )
+                )
                 # The watcher looks for opt-outs among the texts not yet recorded.
                 watch.inflight = frozenset(t.subscriber_id for t in sending.values())
+            elif leaving:
+                self._admit([], leaving, entered)
             if not sending:
+                if finished:  # turned away at the fence: recorded on the next round
+                    continue
                 if watch.stopped or not not_before:
                     return
                 # Only texts in backoff remain: wait for the first (or an abort).
                 watch.stopping.wait(max(0.0, min(not_before.values()) - time.monotonic()))
                 continue
             done = self._finished(finished_texts, len(sending), top_up, watch)
-            finished = [future.result() for future in done]
-            for future in done:
-                del sending[future]
+            finished.extend(task.result() for task in done)
+            for outcome in finished:
+                sending.pop(outcome.text.message_id, None)
+
+    def _admit(
+        self, claimed: list[Claimed], leaving: list[str], entered: dict[int, str]
+    ) -> tuple[list[Claimed], list[Outcome]]:
+        """Through the opt-out fence in one round trip: the texts just recorded leave it,
+        the texts just claimed enter. Returns the texts that may go, and outcomes for
+        those that may not: sealed by a STOP, or not tried because Redis is down.
+
+        A text counts as in flight from its claim until its outcome is recorded, a
+        little longer than its provider call: a STOP confirmed meanwhile waits for it
+        or turns it away, and a text never goes out after the confirmation.
+        """
+        if self._fence is None:
+            return claimed, []
+        hashes = [self.vault.lookup_hash(text.to) for text in claimed]
+        try:
+            admitted = self._fence.exchange(leaving, hashes)
+        except Exception as error:  # noqa: BLE001 - Redis down: nothing goes unchecked
+            if leaving:
+                # Their in-flight counts lapse on their own (IN_FLIGHT_FOR).
+                log.warning("opt-out fence: %d leaves lost: %r", len(leaving), error)
+            unavailable = FenceUnavailable(f"opt-out fence: {error!r}", retryable=True)
+            return [], [Outcome(text, error=unavailable) for text in claimed]
+        may_go: list[Claimed] = []
+        turned_away: list[Outcome] = []
+        for text, phone_hash, ok in zip(claimed, hashes, admitted, strict=True):
+            if ok:
+                entered[text.message_id] = phone_hash
+                may_go.append(text)
+            else:
+                turned_away.append(Outcome(text, skipped="opted out"))
+        return may_go, turned_away
+
+    async def _start(
+        self,
+        texts: list[tuple[Claimed, str]],
+        validity: int,
+        watch: Watch,
+        finished: queue.SimpleQueue[asyncio.Task[Outcome]],
+    ) -> None:
+        """On the loop: a task per text, each put on `finished` when it is done."""
+        for text, body in texts:
+            task = asyncio.ensure_future(self._send_one(text, body, validity, watch))
+            self._tasks.add(task)  # the loop keeps only a weak reference to a task
+            task.add_done_callback(self._tasks.discard)
+            task.add_done_callback(finished.put)
 
     @staticmethod
     def _finished(
-        finished: queue.SimpleQueue[Future[Outcome]], sending: int, enough: int, watch: Watch
-    ) -> list[Future[Outcome]]:
+        finished: queue.SimpleQueue[asyncio.Task[Outcome]], sending: int, enough: int, watch: Watch
+    ) -> list[asyncio.Task[Outcome]]:
         """Texts done, gathered into a batch: `enough` of them, or all there are, or
         whatever GATHER_SECONDS after the first brought (one transaction records them)."""
         try:
@@ -197,15 +268,7 @@ class Sender:
         if watch.aborted.is_set():
             return Outcome(text, skipped="aborted")
         await asyncio.sleep(self._spacing.reserve())
-        # A STOP confirmed a moment ago sealed the number (see optout_fence). The fence is
-        # entered before the rate token is taken, so nothing stands between token and send.
-        try:
-            async with self._provider.fenced(self.vault.lookup_hash(text.to)) as may_go:
-                if not may_go:
-                    return Outcome(text, skipped="opted out")
-                return await self._take_turn(text, body, validity, watch)
-        except SendError as error:
-            return Outcome(text, error=error)
+        return await self._take_turn(text, body, validity, watch)
 
     async def _take_turn(self, text: Claimed, body: str, validity: int, watch: Watch) -> Outcome:
         while (wait := self._try_acquire()) > 0:
