@@ -321,6 +321,52 @@ class ClaimedBatch:
         return bool(self.ready or self.skipped)
 
 
+def _claim_statement(excluding: bool) -> Update:
+    """Claim the chunk's next queued texts, returning each recipient's status, number and
+    language with the claim. Built once (with and without an exclusion list): it runs
+    for every few texts, and building it is a good part of its cost."""
+    ledger = _LEDGER.c
+    candidates = select(ledger.id).where(
+        ledger.broadcast_id == bindparam("claim_broadcast_id"),
+        ledger.subscriber_id > bindparam("claim_after_id"),
+        ledger.subscriber_id <= bindparam("claim_through_id"),
+        ledger.status == "queued",
+    )
+    if excluding:
+        candidates = candidates.where(ledger.id.not_in(bindparam("claim_exclude", expanding=True)))
+    candidates = candidates.order_by(ledger.subscriber_id).limit(bindparam("claim_limit"))
+    still_sending = exists().where(
+        _BROADCASTS.c.id == bindparam("claim_broadcast_id"), _BROADCASTS.c.state == "sending"
+    )
+    still_ours = exists().where(
+        _CHUNKS.c.id == bindparam("claim_chunk_id"),
+        _CHUNKS.c.lease_token == bindparam("claim_token"),
+    )
+    return (
+        update(_LEDGER)
+        .where(
+            ledger.id.in_(candidates.scalar_subquery()),
+            ledger.status == "queued",
+            still_sending,
+            still_ours,
+        )
+        .values(
+            status="claimed",
+            claimed_at=bindparam("claim_now"),
+            attempts=ledger.attempts + 1,
+            updated_at=bindparam("claim_now"),
+        )
+        .returning(
+            ledger.id,
+            ledger.subscriber_id,
+            ledger.attempts,
+            _recipient(_PEOPLE.c.status),
+            _recipient(_PEOPLE.c.phone_enc),
+            _recipient(_PEOPLE.c.language),
+        )
+    )
+
+
 def claim_batch(
     session: Session,
     vault: Vault,
@@ -332,42 +378,19 @@ def claim_batch(
     """Claim up to `limit` queued texts of the chunk in one statement."""
     # Core statements on the session's connection: the ORM's bulk-update machinery
     # costs more CPU than the round trip, and this runs for every few texts.
-    ledger = _LEDGER.c
-    candidates = select(ledger.id).where(
-        ledger.broadcast_id == lease.broadcast_id,
-        ledger.subscriber_id > lease.after_id,
-        ledger.subscriber_id <= lease.through_id,
-        ledger.status == "queued",
-    )
+    parameters: dict[str, Any] = {
+        "claim_broadcast_id": lease.broadcast_id,
+        "claim_after_id": lease.after_id,
+        "claim_through_id": lease.through_id,
+        "claim_chunk_id": lease.chunk_id,
+        "claim_token": lease.token,
+        "claim_limit": limit,
+        "claim_now": now,
+    }
     if exclude:
-        candidates = candidates.where(ledger.id.not_in(exclude))
-    candidates = candidates.order_by(ledger.subscriber_id).limit(limit)
-    still_sending = exists().where(
-        _BROADCASTS.c.id == lease.broadcast_id, _BROADCASTS.c.state == "sending"
-    )
-    still_ours = exists().where(
-        _CHUNKS.c.id == lease.chunk_id, _CHUNKS.c.lease_token == lease.token
-    )
-    connection = session.connection()
-    rows = connection.execute(
-        update(_LEDGER)
-        .where(
-            ledger.id.in_(candidates.scalar_subquery()),
-            ledger.status == "queued",
-            still_sending,
-            still_ours,
-        )
-        .values(status="claimed", claimed_at=now, attempts=ledger.attempts + 1, updated_at=now)
-        # The recipient's opt-out status, number and language come back with the claim.
-        .returning(
-            ledger.id,
-            ledger.subscriber_id,
-            ledger.attempts,
-            _recipient(_PEOPLE.c.status),
-            _recipient(_PEOPLE.c.phone_enc),
-            _recipient(_PEOPLE.c.language),
-        )
-    ).all()
+        parameters["claim_exclude"] = exclude
+    statement = _CLAIM_EXCLUDING if exclude else _CLAIM
+    rows = session.connection().execute(statement, parameters).all()
     ready: list[Claimed] = []
     gone: list[int] = []
     for message_id, subscriber_id, attempts, status, phone_enc, language in rows:
@@ -492,6 +515,10 @@ def _record_error(session: Session, text: Claimed, error: SendError, now: dateti
 
 def _recipient(column: Any) -> Any:
     return select(column).where(_PEOPLE.c.id == _LEDGER.c.subscriber_id).scalar_subquery()
+
+
+_CLAIM = _claim_statement(excluding=False)
+_CLAIM_EXCLUDING = _claim_statement(excluding=True)
 
 
 def _set_status(session: Session, message_ids: list[int], status: str, now: datetime) -> None:
