@@ -114,7 +114,10 @@ def plan_batch(session: Session, broadcast_id: int, token: str, now: datetime) -
     if row is None:
         return None
     cursor, zone_id = row
-    ids = audience.next_page(session, zone_id, cursor, PLAN_BATCH)
+    # The first page is two chunks: both workers have a chunk to send while the rest is
+    # planned, and the first text goes out a few hundred milliseconds sooner.
+    size = min(PLAN_BATCH, 2 * CHUNK_SIZE) if cursor == 0 else PLAN_BATCH
+    ids = audience.next_page(session, zone_id, cursor, size)
     chunk_ids: list[int] = []
     if ids:
         _insert_ledger_rows(session, broadcast_id, zone_id, cursor, ids[-1], now)
@@ -135,7 +138,7 @@ def plan_batch(session: Session, broadcast_id: int, token: str, now: datetime) -
         session.add_all(chunks)
         session.flush()
         chunk_ids = [chunk.id for chunk in chunks]
-    done = len(ids) < PLAN_BATCH
+    done = len(ids) < size
     session.execute(
         update(Broadcast)
         .where(Broadcast.id == broadcast_id)
