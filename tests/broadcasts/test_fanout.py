@@ -48,15 +48,20 @@ def ledger(runtime, broadcast_id):  # type: ignore[no-untyped-def]
         ).all()
 
 
-@pytest.fixture
-def sender(twilio_config, runtime):  # type: ignore[no-untyped-def]
-    made = Sender(
+def make_sender(twilio_config, runtime, **options) -> Sender:  # type: ignore[no-untyped-def]
+    return Sender(
         runtime.database,
         runtime.vault,
         Unpaced(),
         lambda: build_async_gateway(twilio_config),
         in_flight=4,
+        **options,
     )
+
+
+@pytest.fixture
+def sender(twilio_config, runtime):  # type: ignore[no-untyped-def]
+    made = make_sender(twilio_config, runtime)
     yield made
     made.close()
 
@@ -182,18 +187,26 @@ def test_21610_opts_the_subscriber_out_and_other_errors_fail(
     assert [m["to"] for m in fake_twilio.messages()] == [phones[2]]
 
 
-def test_a_dead_workers_claims_become_unknown_and_the_rest_is_sent(
-    runtime, organizer, seed, sender, fake_twilio, small_batches
-):
-    phones = seed(3)
+def claimed_by_hand(runtime, organizer, count: int):  # type: ignore[no-untyped-def]
+    """A broadcast planned into one chunk, leased and `count` of its texts claimed, the way
+    a sender job starts: (broadcast id, chunk id, the claimed texts)."""
     broadcast_id = confirmed(runtime, organizer)
     [chunk_id] = plan(runtime, broadcast_id)
     now = utcnow()
     with runtime.database.session() as session:
-        lease = fanout.take_chunk(session, chunk_id, "dead", now)
+        lease = fanout.take_chunk(session, chunk_id, "by hand", now)
     with runtime.database.session() as session:
-        claimed = fanout.claim_batch(session, runtime.vault, lease, 1, now)
-    assert len(claimed.ready) == 1  # ... and the worker is killed before the provider answers
+        claimed = fanout.claim_batch(session, runtime.vault, lease, count, now).ready
+    return broadcast_id, chunk_id, claimed
+
+
+def test_a_dead_workers_claims_become_unknown_and_the_rest_is_sent(
+    runtime, organizer, seed, sender, fake_twilio, small_batches
+):
+    phones = seed(3)
+    broadcast_id, chunk_id, claimed = claimed_by_hand(runtime, organizer, 1)
+    assert len(claimed) == 1  # ... and the worker is killed before the provider answers
+    now = utcnow()
     with runtime.database.session() as session:
         session.execute(update(BroadcastChunk).values(lease_until=now - timedelta(seconds=1)))
     report = sender.run_chunk(chunk_id)
@@ -263,13 +276,8 @@ def test_a_group_is_recorded_sent_with_each_sid_and_early_callbacks_applied(
     runtime, organizer, seed, small_batches
 ):
     seed(3)
-    broadcast_id = confirmed(runtime, organizer)
-    [chunk_id] = plan(runtime, broadcast_id)
+    broadcast_id, _, claimed = claimed_by_hand(runtime, organizer, 3)
     now = utcnow()
-    with runtime.database.session() as session:
-        lease = fanout.take_chunk(session, chunk_id, "job", now)
-    with runtime.database.session() as session:
-        claimed = fanout.claim_batch(session, runtime.vault, lease, 3, now).ready
     sids = {text.message_id: f"SM{text.message_id:032x}" for text in claimed}
     first = claimed[0].message_id
     # The provider was quick: its callback for the first text beat the group's record.
@@ -293,14 +301,7 @@ def test_a_number_sealed_by_a_stop_is_turned_away_at_the_fence(
     # The STOP was confirmed after the texts were planned and before they were claimed.
     sealed = runtime.vault.lookup_hash(phones[1])
     runtime.fence.seal(sealed, wait=0.1)
-    fenced = Sender(
-        runtime.database,
-        runtime.vault,
-        Unpaced(),
-        lambda: build_async_gateway(twilio_config),
-        in_flight=4,
-        fence=runtime.fence,
-    )
+    fenced = make_sender(twilio_config, runtime, fence=runtime.fence)
     try:
         report = fenced.run_chunk(chunk_id)
     finally:
