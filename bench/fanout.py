@@ -86,13 +86,9 @@ def seed(rt, count: int) -> list[str]:  # type: ignore[no-untyped-def]
 def warm_up(rt) -> None:  # type: ignore[no-untyped-def]
     """What SEND does, rolled back: the bench process's first statements compile cold,
     while the web process that really answers SEND has long been warm."""
-    from service.domain.broadcasts import preview
-    from service.models import utcnow
-
     session = rt.database.sessionmaker()
     try:
-        made = preview.create(session, rt.vault, rt.config, None, "bcast", BODY, utcnow())
-        preview.schedule(session, made.broadcast, rt.config, utcnow())
+        _send(session, rt)
     finally:
         session.rollback()
         session.close()
@@ -100,13 +96,17 @@ def warm_up(rt) -> None:  # type: ignore[no-untyped-def]
 
 def confirm_broadcast(rt) -> int:  # type: ignore[no-untyped-def]
     """What SEND does: a previewed broadcast moved to scheduled, due now."""
+    with rt.database.session() as session:
+        return _send(session, rt)
+
+
+def _send(session, rt) -> int:  # type: ignore[no-untyped-def]
     from service.domain.broadcasts import preview
     from service.models import utcnow
 
-    with rt.database.session() as session:
-        made = preview.create(session, rt.vault, rt.config, None, "bcast", BODY, utcnow())
-        preview.schedule(session, made.broadcast, rt.config, utcnow())
-        return made.broadcast.id
+    made = preview.create(session, rt.vault, rt.config, None, "bcast", BODY, utcnow())
+    preview.schedule(session, made.broadcast, rt.config, utcnow())
+    return made.broadcast.id
 
 
 # --- ours ----------------------------------------------------------------------------------

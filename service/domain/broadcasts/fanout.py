@@ -422,8 +422,8 @@ def record_batch(
     """Record a group's outcomes together. Returns (message id, backoff seconds) to retry."""
     sent = {o.text.message_id: o.provider_sid for o in outcomes if o.provider_sid}
     if sent:
-        rows = session.connection().execute(*_record_sent(session, sent, now))
-        _apply_early_callbacks(session, [sid for sid, early in rows if early], now)
+        called_back = _record_sent(session, sent, now)
+        _apply_early_callbacks(session, called_back, now)
     skipped = [o.text.message_id for o in outcomes if o.skipped and o.skipped != "released"]
     if skipped:
         _set_status(session, skipped, "skipped", now)
@@ -465,14 +465,21 @@ _RECORD_SENT_PG = (
 )
 
 
-def _record_sent(
-    session: Session, sids: dict[int, str | None], now: datetime
-) -> tuple[Update, dict[str, Any]]:
-    """The statement (and its parameters) that marks a group sent, with each row's sid."""
+def _record_sent(session: Session, sids: dict[int, str | None], now: datetime) -> list[str]:
+    """Mark a group sent, each row with its sid, in one statement; return the sids whose
+    status callbacks arrived first."""
     if session.get_bind().dialect.name == "postgresql":
-        return _RECORD_SENT_PG, {"ids": list(sids), "sids": list(sids.values()), "now": now}
-    # Elsewhere a CASE picks each row's sid: still one statement for the group.
-    statement = (
+        statement: Update = _RECORD_SENT_PG
+        parameters = {"ids": list(sids), "sids": list(sids.values()), "now": now}
+    else:
+        # Elsewhere a CASE picks each row's sid.
+        statement, parameters = _record_sent_case(sids, now), {}
+    rows = session.connection().execute(statement, parameters)
+    return [sid for sid, early in rows if early]
+
+
+def _record_sent_case(sids: dict[int, str | None], now: datetime) -> Update:
+    return (
         update(_LEDGER)
         .where(_LEDGER.c.id.in_(list(sids)), _SENDABLE)
         .values(
@@ -483,7 +490,6 @@ def _record_sent(
         )
         .returning(_LEDGER.c.provider_sid, _CALLED_BACK)
     )
-    return statement, {}
 
 
 def backoff(attempts: int, error: SendError) -> float:
