@@ -96,7 +96,7 @@ def main() -> None:
         for _ in range(args.workers):
             stack.start_worker()
         if args.alerts_worker:
-            stack.start_worker(queues=("alerts",))
+            stack.start_pager()
         stack.start_clock()
         print(
             f"{RESPONDERS} responders, rate {args.rate}/s, {args.workers} shared worker(s)"

@@ -114,6 +114,13 @@ class Stack:
             "worker", worker_command(self.env["REDIS_URL"], queues, scheduler=scheduler)
         )
 
+    def start_pager(self) -> subprocess.Popen[bytes]:
+        """The Procfile's `pager`: a worker for the alerts queue only, so a page never
+        waits behind a broadcast chunk on the shared workers."""
+        return self._spawn(
+            "pager", worker_command(self.env["REDIS_URL"], ("alerts",), scheduler=True)
+        )
+
     def start_clock(self) -> subprocess.Popen[bytes]:
         return self._spawn(
             "clock",

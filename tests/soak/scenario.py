@@ -79,7 +79,9 @@ def run(settings: Settings) -> tuple[Run, dict[str, Any]]:
     try:
         stoppers = _prepare(stack, settings, rng)
         stack.start_web()
+        # The Procfile's layout: shared workers, the alerts-only pager and the clock.
         workers = [stack.start_worker(), stack.start_worker()]
+        stack.start_pager()
         stack.start_clock()
         traffic = Traffic(f"{stack.url}/twilio/sms", stack.token, settings.rate, stoppers, rng)
         started = time.monotonic()
@@ -190,11 +192,12 @@ def _supervise(stack: Stack, workers: list, record: Run, note) -> None:  # type:
             record.supervisor_restarts += 1
             record.worker_deaths += 1
             note(f"supervisor: worker exited ({worker.returncode}), restarted")
-    clocks = [p for name, p, _ in stack.processes if name == "clock"]
-    if clocks and all(p.poll() is not None for p in clocks):
-        stack.start_clock()
-        record.supervisor_restarts += 1
-        note(f"supervisor: clock exited ({clocks[-1].returncode}), restarted")
+    for role, start in (("pager", stack.start_pager), ("clock", stack.start_clock)):
+        ran = [p for name, p, _ in stack.processes if name == role]
+        if ran and all(p.poll() is not None for p in ran):
+            start()
+            record.supervisor_restarts += 1
+            note(f"supervisor: {role} exited ({ran[-1].returncode}), restarted")
 
 
 def _wait_until_settled(stack: Stack, record: Run, note) -> bool:  # type: ignore[no-untyped-def]
