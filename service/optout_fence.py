@@ -79,12 +79,18 @@ class OptOutFence:
         is that slow: they were handed over before the STOP's answer anyway).
         """
         sealed, in_flight = _keys(phone_hash)
-        self.connection.set(sealed, 1, ex=SEALED_FOR)
+        # The seal and the first look at the in-flight count travel together: Redis runs
+        # them in order, so the count read is the one left after the seal went up.
+        pipe = self.connection.pipeline(transaction=False)
+        pipe.set(sealed, 1, ex=SEALED_FOR)
+        pipe.get(in_flight)
+        count = pipe.execute()[1]
         deadline = time.monotonic() + wait
-        while int(self.connection.get(in_flight) or 0) > 0:
+        while int(count or 0) > 0:
             if time.monotonic() > deadline:
                 return False
             time.sleep(0.005)
+            count = self.connection.get(in_flight)
         return True
 
     def unseal(self, phone_hash: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, literal, select, update
 
 from service.database import insert_or_ignore
 from service.domain import keywords, zones
@@ -19,6 +19,7 @@ from service.models import (
     OutboundMessage,
     Subscriber,
 )
+from service.models.base import UTCDateTime
 from service.sms.parser import JOIN as JOIN_WORDS
 from service.sms.parser import Command
 
@@ -29,16 +30,16 @@ def join(ctx: SmsContext, command: Command) -> str:
     keyword = None if command.word in JOIN_WORDS else ctx.session.get(Keyword, command.word)
     if keyword is not None:
         campaign = ctx.session.get(CampaignList, keyword.list_id)
-        language = keyword.language
+        list_name, language = campaign.name, keyword.language
     else:
-        campaign = keywords.get_or_create_list(ctx.session, ctx.config.org_name)
-        language = command.language or "en"
+        list_name, language = ctx.config.org_name, command.language or "en"
     subscriber = ctx.subscriber_or_create(language=language)
     was_active = subscriber.status == "active"
     subscriber.language = language
-    _opt_in(ctx, subscriber, command.word, campaign.id)
-    already = not _member(ctx, subscriber, campaign.id) and was_active
-    return ctx.reply("already_joined" if already else "joined", list=campaign.name)
+    list_id, added = _join_list(ctx, subscriber, list_name)
+    _opt_in(ctx, subscriber, command.word, list_id)
+    already = not added and was_active
+    return ctx.reply("already_joined" if already else "joined", list=list_name)
 
 
 def stop(ctx: SmsContext, command: Command) -> str | None:
@@ -56,8 +57,7 @@ def start(ctx: SmsContext, command: Command) -> str:
     subscriber = ctx.subscriber_or_create()
     _opt_in(ctx, subscriber, command.word, None)
     if not ctx.session.scalar(select(Membership).where(Membership.subscriber_id == subscriber.id)):
-        campaign = keywords.get_or_create_list(ctx.session, ctx.config.org_name)
-        _member(ctx, subscriber, campaign.id)
+        _join_list(ctx, subscriber, ctx.config.org_name)
     return ctx.reply("restarted")
 
 
@@ -125,6 +125,14 @@ def other(ctx: SmsContext, command: Command) -> str | None:
     if _is_opted_out(ctx):
         return None
     since = ctx.now - AUTO_REPLY_EVERY
+    subscriber = ctx.subscriber
+    if subscriber is not None:
+        # A subscriber's last auto-reply is on their row: no search of the inbox.
+        last = subscriber.last_auto_reply_at
+        if last is not None and last >= since:
+            return None
+        subscriber.last_auto_reply_at = ctx.now
+        return ctx.reply("received")
     replied_recently = ctx.session.scalar(
         select(InboundMessage.id)
         .where(
@@ -136,13 +144,7 @@ def other(ctx: SmsContext, command: Command) -> str | None:
         )
         .limit(1)
     )
-    if replied_recently:
-        return None
-    subscriber = ctx.subscriber
-    if subscriber is None:
-        return ctx.reply("not_subscribed")
-    subscriber.last_auto_reply_at = ctx.now
-    return ctx.reply("received")
+    return None if replied_recently else ctx.reply("not_subscribed")
 
 
 def mark_unreachable(subscriber: Subscriber, error_code: int, now: datetime) -> None:
@@ -167,14 +169,29 @@ def _opt_out(ctx: SmsContext, subscriber: Subscriber, word: str) -> None:
     _consent(ctx, subscriber, "opt_out", word, None)
 
 
-def _member(ctx: SmsContext, subscriber: Subscriber, list_id: int) -> bool:
-    """Add the subscriber to the list; False if they were on it already."""
+def _join_list(ctx: SmsContext, subscriber: Subscriber, name: str) -> tuple[int, bool]:
+    """Add the subscriber to the list called `name`, creating the list if it is new.
+
+    Returns the list's id and whether the subscriber was added (False: on it already).
+    The usual case, a list that exists and a new member, is one statement that finds
+    the list and adds the member; the list is looked up on its own only otherwise.
+    """
+    memberships, lists = Membership.__table__, CampaignList.__table__
+    found = select(literal(subscriber.id), lists.c.id, literal(ctx.now, UTCDateTime()))
     added = ctx.session.scalar(
-        insert_or_ignore(ctx.session, Membership.__table__, "subscriber_id", "list_id")
-        .values(subscriber_id=subscriber.id, list_id=list_id, joined_at=ctx.now)
-        .returning(Membership.__table__.c.list_id)
+        insert_or_ignore(ctx.session, memberships, "subscriber_id", "list_id")
+        .from_select(["subscriber_id", "list_id", "joined_at"], found.where(lists.c.name == name))
+        .returning(memberships.c.list_id)
     )
-    return added is not None
+    if added is not None:
+        return added, True
+    campaign = keywords.get_or_create_list(ctx.session, name)
+    added = ctx.session.scalar(
+        insert_or_ignore(ctx.session, memberships, "subscriber_id", "list_id")
+        .values(subscriber_id=subscriber.id, list_id=campaign.id, joined_at=ctx.now)
+        .returning(memberships.c.list_id)
+    )
+    return campaign.id, added is not None
 
 
 def _consent(

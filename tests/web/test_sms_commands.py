@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from service.domain import keywords, zones
-from service.models import ConsentEvent, InboundMessage, Membership, Subscriber
+from service.models import CampaignList, ConsentEvent, InboundMessage, Membership, Subscriber
 
 ANA = "+12155550100"
 
@@ -39,6 +39,25 @@ def test_matching_forgives_case_spacing_and_punctuation(phone):
 def test_join_twice_says_already_joined(phone):
     phone(ANA).text("JOIN")
     assert "already on" in phone(ANA).text("join")
+
+
+def test_join_and_start_put_everyone_on_the_one_program_list(phone, session, runtime):
+    phone(ANA).text("JOIN")  # the first JOIN creates the list
+    phone("+12155550101").text("unirme")  # later ones find it
+    phone("+12155550102").text("STOP")
+    phone("+12155550102").text("START")  # on no list yet: START puts them on it
+    phone(ANA).text("JOIN")  # already on it: no second membership
+    (campaign,) = session.scalars(select(CampaignList)).all()
+    assert campaign.name == runtime.config.org_name
+    assert session.scalar(select(func.count()).select_from(Membership)) == 3
+    assert session.scalar(
+        select(func.count()).select_from(Membership).where(Membership.list_id == campaign.id)
+    ) == 3
+    # Each opt-in by JOIN or unirme names the list it joined.
+    joined = session.scalars(
+        select(ConsentEvent.list_id).where(ConsentEvent.kind == "opt_in").order_by(ConsentEvent.id)
+    ).all()
+    assert joined == [campaign.id, campaign.id, None, campaign.id]
 
 
 def test_campaign_keyword_joins_its_list_in_its_language(phone, session, runtime):
