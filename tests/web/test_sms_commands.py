@@ -50,9 +50,12 @@ def test_join_and_start_put_everyone_on_the_one_program_list(phone, session, run
     (campaign,) = session.scalars(select(CampaignList)).all()
     assert campaign.name == runtime.config.org_name
     assert session.scalar(select(func.count()).select_from(Membership)) == 3
-    assert session.scalar(
-        select(func.count()).select_from(Membership).where(Membership.list_id == campaign.id)
-    ) == 3
+    assert (
+        session.scalar(
+            select(func.count()).select_from(Membership).where(Membership.list_id == campaign.id)
+        )
+        == 3
+    )
     # Each opt-in by JOIN or unirme names the list it joined.
     joined = session.scalars(
         select(ConsentEvent.list_id).where(ConsentEvent.kind == "opt_in").order_by(ConsentEvent.id)
