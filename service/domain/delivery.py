@@ -2,7 +2,9 @@
 
 Callbacks arrive out of order and may repeat, and may even arrive before the
 worker recorded the provider's message id. Each (MessageSid, status) is kept
-once; the ledger only ever moves forward.
+once; the ledger only ever moves forward, even when two callbacks for one text
+are handled at the same moment: the move is one conditional UPDATE, which the
+database re-checks against the row as the other left it.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from service.database import insert_or_ignore
@@ -42,17 +44,27 @@ RANK = {
     "skipped": 4,
 }
 
-# Called with (session, message, now) after a message's ledger status moved.
-# The alert engine listens, to skip a responder whose page did not arrive.
+# Called with (session, message, now) after the ledger status of a message of the
+# purpose it listens to moved. The alert engine listens to pages, to skip a responder
+# whose page did not arrive.
 StatusListener = Callable[[Session, OutboundMessage, datetime], None]
-LISTENERS: list[StatusListener] = []
+LISTENERS: dict[str, list[StatusListener]] = {}
+
+_LEDGER = OutboundMessage.__table__
+
+
+def listen(purpose: str, listener: StatusListener) -> None:
+    """Call `listener` whenever a message of `purpose` moves (once, however often asked)."""
+    listeners = LISTENERS.setdefault(purpose, [])
+    if listener not in listeners:
+        listeners.append(listener)
 
 
 def record(
     session: Session, message_sid: str, status: str, error_code: int | None, now: datetime
 ) -> bool:
     """Record one callback; False if this (MessageSid, status) was seen before."""
-    # One statement, no savepoint: a broadcast brings two callbacks a text.
+    # One statement, no savepoint, to keep the callback once.
     inserted = session.scalar(
         insert_or_ignore(session, StatusEvent, "message_sid", "status")
         .values(message_sid=message_sid, status=status, error_code=error_code, received_at=now)
@@ -60,11 +72,23 @@ def record(
     )
     if inserted is None:
         return False
-    message = session.scalar(
-        select(OutboundMessage).where(OutboundMessage.provider_sid == message_sid)
-    )
-    if message is not None:
-        apply(session, message, status, error_code, now)
+    ledger_status = LEDGER_STATUS.get(status)
+    if ledger_status is None:
+        return True
+    # A broadcast brings two or three callbacks a text, so this is the busiest
+    # webhook: the move is one statement, and the ORM row is loaded only when a
+    # listener or a dead number needs it.
+    moved = session.execute(
+        update(_LEDGER)
+        .where(
+            _LEDGER.c.provider_sid == message_sid,
+            _LEDGER.c.status.not_in(_AT_OR_AHEAD[ledger_status]),
+        )
+        .values(_moved_values(ledger_status, error_code, now))
+        .returning(_LEDGER.c.id, _LEDGER.c.purpose, _LEDGER.c.subscriber_id)
+    ).first()
+    if moved is not None:
+        _after_move(session, moved.id, moved.purpose, moved.subscriber_id, error_code, now)
     return True
 
 
@@ -77,18 +101,13 @@ def apply(
 ) -> None:
     """Move the ledger forward (never back) and act on permanent errors."""
     ledger_status = LEDGER_STATUS.get(status)
-    if ledger_status is None or RANK[ledger_status] <= RANK.get(message.status, 0):
+    if ledger_status is None or message.status in _AT_OR_AHEAD[ledger_status]:
         return
-    message.status = ledger_status
-    message.updated_at = now
-    if error_code:
-        message.error_code = error_code
-        if error_code in NUMBER_IS_DEAD and message.subscriber_id:
-            subscriber = session.get(Subscriber, message.subscriber_id)
-            if subscriber is not None:
-                mark_unreachable(subscriber, error_code, now)
-    for listener in LISTENERS:
-        listener(session, message, now)
+    for column, value in _moved_values(ledger_status, error_code, now).items():
+        setattr(message, column, value)
+    _after_move(
+        session, message.id, message.purpose, message.subscriber_id, error_code, now, message
+    )
 
 
 def apply_early_callbacks(session: Session, message: OutboundMessage, now: datetime) -> None:
@@ -100,3 +119,43 @@ def apply_early_callbacks(session: Session, message: OutboundMessage, now: datet
     )
     for event in events:
         apply(session, message, event.status, event.error_code, now)
+
+
+# For each ledger status, the statuses a message must not be in to move to it.
+_AT_OR_AHEAD = {
+    status: frozenset(other for other, rank in RANK.items() if rank >= RANK[status])
+    for status in RANK
+}
+
+
+def _moved_values(ledger_status: str, error_code: int | None, now: datetime) -> dict[str, object]:
+    values: dict[str, object] = {"status": ledger_status, "updated_at": now}
+    if error_code:
+        values["error_code"] = error_code
+    return values
+
+
+def _after_move(
+    session: Session,
+    message_id: int,
+    purpose: str,
+    subscriber_id: int | None,
+    error_code: int | None,
+    now: datetime,
+    message: OutboundMessage | None = None,
+) -> None:
+    """A permanent carrier answer ends sends to the number; listeners hear of the move.
+
+    `message` is the moved row when the caller holds it; else it is loaded afresh, and
+    only if some listener wants it.
+    """
+    if error_code in NUMBER_IS_DEAD and subscriber_id:
+        subscriber = session.get(Subscriber, subscriber_id)
+        if subscriber is not None:
+            mark_unreachable(subscriber, error_code, now)
+    listeners = LISTENERS.get(purpose, ())
+    if listeners:
+        if message is None:
+            message = session.get(OutboundMessage, message_id, populate_existing=True)
+        for listener in listeners:
+            listener(session, message, now)

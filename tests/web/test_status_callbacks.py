@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
-from sqlalchemy import func, select
+import threading
+import time
 
-from service.domain import sending
+import pytest
+from sqlalchemy import func, select, text
+
+from service.domain import delivery, sending
 from service.models import OutboundMessage, StatusEvent, Subscriber, utcnow
 from tests.support.phone import new_sid, sign
 from tests.support.records import add_subscriber
@@ -100,3 +103,36 @@ def test_bad_callbacks_get_400(client, session, data):
     )
     assert response.status_code == 400 and response.data.strip()
     assert session.scalar(select(func.count()).select_from(StatusEvent)) == 0
+
+
+def test_concurrent_callbacks_never_move_the_ledger_back(session, runtime, sent_message):
+    """A late `sent` handled while `delivered` is still uncommitted must not win."""
+    if runtime.database.is_sqlite:
+        pytest.skip("SQLite lets one writer at a time in: the two cannot overlap")
+    sent_message.status = "unknown"  # a worker died before recording it: no rank yet
+    session.commit()
+    sid = sent_message.provider_sid
+    late = threading.Thread(target=lambda: _record_and_commit(runtime, sid, "sent"))
+    with runtime.database.session() as first:
+        delivery.record(first, sid, "delivered", None, utcnow())
+        first.flush()  # the first callback's change is written, not yet committed
+        late.start()
+        deadline = time.monotonic() + 10
+        # The late callback is waiting for the first one's row lock.
+        while not session.scalar(
+            text(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE wait_event_type = 'Lock' AND datname = current_database()"
+            )
+        ):
+            session.rollback()
+            assert time.monotonic() < deadline, "the late callback never waited for the row"
+            time.sleep(0.01)
+    late.join(timeout=10)
+    assert not late.is_alive()
+    assert ledger(session, sent_message).status == "delivered"
+
+
+def _record_and_commit(runtime, sid, status):  # type: ignore[no-untyped-def]
+    with runtime.database.session() as second:
+        delivery.record(second, sid, status, None, utcnow())

@@ -7,8 +7,8 @@ status callback that moves a page's ledger row settles the page's outcome.
 
 from service.domain import delivery, sending
 from service.domain.alerts import outcomes
+from service.domain.alerts.paging import PAGE
 
 if outcomes.skip_closed_or_off_call not in sending.SKIP_CHECKS:
     sending.SKIP_CHECKS.append(outcomes.skip_closed_or_off_call)
-if outcomes.on_ledger_status not in delivery.LISTENERS:
-    delivery.LISTENERS.append(outcomes.on_ledger_status)
+delivery.listen(PAGE, outcomes.on_ledger_status)

@@ -118,9 +118,8 @@ def _cut_short_if_unreachable(
 
 
 def on_ledger_status(session: Session, message: OutboundMessage, now: datetime) -> None:
-    """delivery.LISTENERS hook: a status callback moved a ledger row."""
-    if message.purpose == PAGE:
-        settle(session, message, now)
+    """delivery.listen hook for pages: a status callback moved a page's ledger row."""
+    settle(session, message, now)
 
 
 def unsettled_final(session: Session, now: datetime, limit: int = 200) -> list[OutboundMessage]:
