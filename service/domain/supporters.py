@@ -54,9 +54,12 @@ def stop(ctx: SmsContext, command: Command) -> str | None:
 
 
 def start(ctx: SmsContext, command: Command) -> str:
+    is_new = ctx.subscriber is None
     subscriber = ctx.subscriber_or_create()
     _opt_in(ctx, subscriber, command.word, None)
-    if not ctx.session.scalar(select(Membership).where(Membership.subscriber_id == subscriber.id)):
+    if is_new or not ctx.session.scalar(
+        select(Membership.list_id).where(Membership.subscriber_id == subscriber.id).limit(1)
+    ):
         _join_list(ctx, subscriber, ctx.config.org_name)
     return ctx.reply("restarted")
 

@@ -46,21 +46,22 @@ def test_join_and_start_put_everyone_on_the_one_program_list(phone, session, run
     phone("+12155550101").text("unirme")  # later ones find it
     phone("+12155550102").text("STOP")
     phone("+12155550102").text("START")  # on no list yet: START puts them on it
+    phone("+12155550103").text("START")  # a number never seen before too
     phone(ANA).text("JOIN")  # already on it: no second membership
     (campaign,) = session.scalars(select(CampaignList)).all()
     assert campaign.name == runtime.config.org_name
-    assert session.scalar(select(func.count()).select_from(Membership)) == 3
+    assert session.scalar(select(func.count()).select_from(Membership)) == 4
     assert (
         session.scalar(
             select(func.count()).select_from(Membership).where(Membership.list_id == campaign.id)
         )
-        == 3
+        == 4
     )
     # Each opt-in by JOIN or unirme names the list it joined.
     joined = session.scalars(
         select(ConsentEvent.list_id).where(ConsentEvent.kind == "opt_in").order_by(ConsentEvent.id)
     ).all()
-    assert joined == [campaign.id, campaign.id, None, campaign.id]
+    assert joined == [campaign.id, campaign.id, None, None, campaign.id]
 
 
 def test_campaign_keyword_joins_its_list_in_its_language(phone, session, runtime):
