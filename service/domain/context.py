@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from service.config import Config
-from service.models import Person, Subscriber
+from service.models import Keyword, Person, Subscriber
 from service.vault import Vault
 
 
@@ -49,6 +49,14 @@ class SmsContext:
     _looked_up: bool = False
     _person: Person | None = None
     _person_looked_up: bool = False
+    _keywords: dict[str, Keyword | None] = field(default_factory=dict)
+
+    def keyword(self, word: str) -> Keyword | None:
+        """The campaign keyword `word`, looked up once per text (the session's identity
+        map holds objects weakly, so a keyword only checked for would be fetched again)."""
+        if word not in self._keywords:
+            self._keywords[word] = self.session.get(Keyword, word)
+        return self._keywords[word]
 
     @property
     def person(self) -> Person | None:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from service.config import Config
 from service.database import Database
-from service.domain import keywords, outbox, supporters
+from service.domain import outbox, supporters
 from service.domain.commands import handler_for
 from service.domain.context import SmsContext
 from service.models import InboundMessage, utcnow
@@ -82,7 +82,7 @@ def _handle(session: Session, vault: Vault, config: Config, text: InboundText) -
         body=text.body,
         now=text.received_at,
     )
-    command = parse(text.body, is_campaign_keyword=lambda word: keywords.exists(session, word))
+    command = parse(text.body, is_campaign_keyword=lambda word: ctx.keyword(word) is not None)
     handler = handler_for(command, ctx)
     if handler is None:
         command = Command("other", command.word, arg=text.body)

@@ -51,7 +51,3 @@ def add_keyword(session: Session, word: str, list_name: str, language: str = "en
     session.add(keyword)
     session.flush()
     return keyword
-
-
-def exists(session: Session, word: str) -> bool:
-    return session.get(Keyword, word) is not None

@@ -14,7 +14,6 @@ from service.models import (
     CampaignList,
     ConsentEvent,
     InboundMessage,
-    Keyword,
     Membership,
     OutboundMessage,
     Subscriber,
@@ -27,16 +26,17 @@ AUTO_REPLY_EVERY = timedelta(days=1)
 
 
 def join(ctx: SmsContext, command: Command) -> str:
-    keyword = None if command.word in JOIN_WORDS else ctx.session.get(Keyword, command.word)
-    if keyword is not None:
-        campaign = ctx.session.get(CampaignList, keyword.list_id)
-        list_name, language = campaign.name, keyword.language
-    else:
-        list_name, language = ctx.config.org_name, command.language or "en"
+    keyword = None if command.word in JOIN_WORDS else ctx.keyword(command.word)
+    language = keyword.language if keyword else command.language or "en"
     subscriber = ctx.subscriber_or_create(language=language)
     was_active = subscriber.status == "active"
     subscriber.language = language
-    list_id, added = _join_list(ctx, subscriber, list_name)
+    if keyword is not None:
+        list_name, list_id = keyword.campaign.name, keyword.list_id
+        added = _add_member(ctx, subscriber, list_id)
+    else:
+        list_name = ctx.config.org_name
+        list_id, added = _join_list(ctx, subscriber, list_name)
     _opt_in(ctx, subscriber, command.word, list_id)
     already = not added and was_active
     return ctx.reply("already_joined" if already else "joined", list=list_name)
@@ -189,12 +189,18 @@ def _join_list(ctx: SmsContext, subscriber: Subscriber, name: str) -> tuple[int,
     if added is not None:
         return added, True
     campaign = keywords.get_or_create_list(ctx.session, name)
+    return campaign.id, _add_member(ctx, subscriber, campaign.id)
+
+
+def _add_member(ctx: SmsContext, subscriber: Subscriber, list_id: int) -> bool:
+    """Add the subscriber to the list; False if they were on it already."""
+    memberships = Membership.__table__
     added = ctx.session.scalar(
         insert_or_ignore(ctx.session, memberships, "subscriber_id", "list_id")
-        .values(subscriber_id=subscriber.id, list_id=campaign.id, joined_at=ctx.now)
+        .values(subscriber_id=subscriber.id, list_id=list_id, joined_at=ctx.now)
         .returning(memberships.c.list_id)
     )
-    return campaign.id, added is not None
+    return added is not None
 
 
 def _consent(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Index, LargeBinary, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from service.models.base import Base, UTCDateTime, utcnow
 
@@ -41,6 +41,8 @@ class Keyword(Base):
     word: Mapped[str] = mapped_column(String(30), primary_key=True)  # normalised upper-case
     list_id: Mapped[int] = mapped_column(ForeignKey("lists.id", ondelete="CASCADE"))
     language: Mapped[str] = mapped_column(String(2), default="en")
+    # Loaded in the same statement as the keyword: a keyword JOIN replies with its name.
+    campaign: Mapped[CampaignList] = relationship(lazy="joined")
 
 
 class Subscriber(Base):

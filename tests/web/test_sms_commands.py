@@ -69,6 +69,7 @@ def test_campaign_keyword_joins_its_list_in_its_language(phone, session, runtime
     session.commit()
     reply = phone(ANA).text("HUELGA")
     assert "Huelga 2026" in reply and "te uniste" in reply
+    assert "ya estás en Huelga 2026" in phone(ANA).text("huelga")
     sub = subscriber(session, runtime)
     assert (
         session.scalar(
