@@ -117,6 +117,7 @@ def forget(ctx: SmsContext, command: Command) -> str | None:
     subscriber.phone_enc = None
     subscriber.zone_id = None
     subscriber.language = "en"
+    subscriber.last_auto_reply_at = None
     subscriber.forgotten_at = ctx.now
     ctx.keep_body = False
     _opt_out(ctx, subscriber, command.word)

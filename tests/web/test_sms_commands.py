@@ -188,6 +188,7 @@ def test_forget_erases_everything_but_the_opt_out(phone, session, runtime):
     assert "erased" in phone(ANA).text("FORGET")
     sub = subscriber(session, runtime)
     assert sub.phone_enc is None and sub.zone_id is None and sub.status == "opted_out"
+    assert sub.last_auto_reply_at is None  # not even when we last wrote back
     bodies = session.scalars(select(InboundMessage.body_enc)).all()
     assert bodies and all(body is None for body in bodies)
     assert session.scalar(select(func.count()).select_from(Membership)) == 0
