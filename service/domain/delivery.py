@@ -76,8 +76,8 @@ def record(
     if ledger_status is None:
         return True
     # A broadcast brings two or three callbacks a text, so this is the busiest
-    # webhook: the move is one statement, and the ORM row is loaded only when a
-    # listener or a dead number needs it.
+    # webhook: the move is one statement, and nothing more is read unless a listener
+    # wants the row or the error says the number is dead.
     moved = session.execute(
         update(_LEDGER)
         .where(
