@@ -13,6 +13,10 @@ production on 2 cores). For each it measures (1) the most signed requests per
 second a pool of concurrent clients gets through, and (2) p50/p99 latency at a
 steady 200 requests/s. The mix of texts is what a real night looks like: JOINs,
 ZONEs, questions, STOPs, from many numbers, each with a fresh MessageSid.
+
+It also prints where a request's CPU went while saturated: the server's processes,
+PostgreSQL's and the load generator's, per request (Linux; the broadcast phase's
+figures include the status callbacks and the workers' queries served meanwhile).
 """
 
 from __future__ import annotations
@@ -152,9 +156,16 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] * 1000
 
 
-def measure(name: str, url: str, seconds: float, rate: int) -> dict[str, float]:
+def measure(name: str, url: str, seconds: float, rate: int, server_pid: int) -> dict[str, float]:
     asyncio.run(saturate(url, 1.0, 8))  # warm up connections and caches
+    before = cpu_snapshot(server_pid)
+    started = time.monotonic()
     throughput, errors = asyncio.run(saturate(url, seconds, 16))
+    requests = throughput * (time.monotonic() - started)
+    cpu = {
+        kind: seconds_used / requests * 1000
+        for kind, seconds_used in cpu_used(before, cpu_snapshot(server_pid)).items()
+    }
     latencies, steady_errors = asyncio.run(steady(url, rate, seconds))
     return {
         "name": name,
@@ -163,7 +174,51 @@ def measure(name: str, url: str, seconds: float, rate: int) -> dict[str, float]:
         "p50": percentile(latencies, 50),
         "p99": percentile(latencies, 99),
         "mean": statistics.mean(latencies) * 1000,
+        **{f"cpu {kind}": ms for kind, ms in cpu.items()},
     }
+
+
+# Where a request's CPU goes at saturation: every part shares the same cores, so a
+# costlier request shows up as app, PostgreSQL or load-generator time. Read from
+# Linux's /proc; elsewhere (or for a PostgreSQL on another host) that part is left out.
+def cpu_snapshot(server_pid: int) -> dict[str, dict[int, float]]:
+    processes = _processes()
+    server = {server_pid}
+    while True:
+        grown = server | {pid for pid, (ppid, _, _) in processes.items() if ppid in server}
+        if grown == server:
+            break
+        server = grown
+    return {
+        "app": {pid: processes[pid][2] for pid in server if pid in processes},
+        "PostgreSQL": {pid: cpu for pid, (_, comm, cpu) in processes.items() if comm == "postgres"},
+        "load generator": {os.getpid(): time.process_time()},
+    }
+
+
+def cpu_used(
+    before: dict[str, dict[int, float]], after: dict[str, dict[int, float]]
+) -> dict[str, float]:
+    return {
+        kind: sum(cpu - before[kind].get(pid, 0.0) for pid, cpu in pids.items())
+        for kind, pids in after.items()
+        if pids
+    }
+
+
+def _processes() -> dict[int, tuple[int, str, float]]:
+    """pid -> (parent pid, command name, CPU seconds used so far)."""
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    found = {}
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        comm, rest = stat[stat.index("(") + 1 : stat.rindex(")")], stat[stat.rindex(")") + 2 :]
+        fields = rest.split()  # from field 3 (state) on: ppid is 4, utime 14, stime 15
+        found[int(entry.name)] = (int(fields[1]), comm, (int(fields[11]) + int(fields[12])) / tick)
+    return found
 
 
 def main() -> None:
@@ -224,7 +279,13 @@ def main() -> None:
                 if name.strip().startswith("with a broadcast"):
                     workers = broadcast_in_flight(env, args.recipients, fake)
                 results.append(
-                    measure(name, f"{env['PUBLIC_BASE_URL']}/twilio/sms", args.seconds, args.rate)
+                    measure(
+                        name,
+                        f"{env['PUBLIC_BASE_URL']}/twilio/sms",
+                        args.seconds,
+                        args.rate,
+                        server.pid,
+                    )
                 )
                 if workers:
                     results[-1]["sent"] = len(fake.messages())
@@ -249,6 +310,14 @@ def main() -> None:
             f"{r['name']:<24}{r['rps']:>11.0f}{r['p50']:>12.1f}ms{r['p99']:>12.1f}ms"
             f"{r['errors']:>8.0f}"
         )
+    print("\nCPU per request at saturation (ms), by process:")
+    for r in results:
+        parts = [
+            f"{key.removeprefix('cpu ')} {value:.2f}"
+            for key, value in r.items()
+            if key.startswith("cpu ")
+        ]
+        print(f"{r['name']:<24}{', '.join(parts) or 'not measured (no /proc)'}")
     bare, ours, busy = results
     print(
         f"\nrallyline reaches {ours['rps'] / bare['rps']:.0%} of the bare ceiling "
