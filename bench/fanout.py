@@ -39,6 +39,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.processes import cpu_seconds, peak_kb  # noqa: E402
 from tests.conftest import TEST_SECRET_KEY, empty_tables  # noqa: E402
 from tests.fake_twilio.control import FakeTwilio  # noqa: E402
 from workers.worker import command as worker_command  # noqa: E402
@@ -149,8 +150,8 @@ def ours(env: dict[str, str], fake: FakeTwilio, phones: list[str], workers: int)
         _wait_accepted(fake, len(phones))
         arrivals = [m["received_at"] for m in fake.messages()]
         first, last = min(arrivals), max(arrivals)
-        peaks = [_peak_kb(p.pid) for p in processes]
-        cpu = sum(_cpu_seconds(p.pid) for p in processes)
+        peaks = [peak_kb(p.pid) for p in processes]
+        cpu = sum(cpu_seconds(p.pid) for p in processes)
     finally:
         for process in processes:
             process.terminate()
@@ -168,24 +169,11 @@ def ours(env: dict[str, str], fake: FakeTwilio, phones: list[str], workers: int)
     }
 
 
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process so far (its start-up imports included)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def _wait_accepted(fake: FakeTwilio, count: int, timeout: float = 900) -> None:
     """Poll the cheap counter, not the message list: the bench must not load the server."""
     fake.wait_until(
         fake.stats, lambda s: s["accepted"] >= count, timeout, f"{count} texts", interval=0.2
     )
-
-
-def _peak_kb(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1])
-    return 0
 
 
 # --- (a) plain loop ------------------------------------------------------------------------

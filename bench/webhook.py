@@ -39,6 +39,10 @@ import aiohttp
 from twilio.request_validator import RequestValidator
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from bench.processes import process_table  # noqa: E402
+
 TOKEN = "development-token"
 KEY = "q0Z7m9mRkq5W3bVx0pE1t2yU8iO4aS6dF7gH9jK0lZc="
 BODIES = [
@@ -182,7 +186,7 @@ def measure(name: str, url: str, seconds: float, rate: int, server_pid: int) -> 
 # costlier request shows up as app, PostgreSQL or load-generator time. Read from
 # Linux's /proc; elsewhere (or for a PostgreSQL on another host) that part is left out.
 def cpu_snapshot(server_pid: int) -> dict[str, dict[int, float]]:
-    processes = _processes()
+    processes = process_table()
     server = {server_pid}
     while True:
         grown = server | {pid for pid, (ppid, _, _) in processes.items() if ppid in server}
@@ -206,21 +210,6 @@ def cpu_used(
     }
 
 
-def _processes() -> dict[int, tuple[int, str, float]]:
-    """pid -> (parent pid, command name, CPU seconds used so far)."""
-    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-    found = {}
-    for entry in Path("/proc").glob("[0-9]*"):
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        comm, rest = stat[stat.index("(") + 1 : stat.rindex(")")], stat[stat.rindex(")") + 2 :]
-        fields = rest.split()  # from field 3 (state) on: ppid is 4, utime 14, stime 15
-        found[int(entry.name)] = (int(fields[1]), comm, (int(fields[11]) + int(fields[12])) / tick)
-    return found
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=8.0)
@@ -238,7 +227,6 @@ def main() -> None:
     }
     database = env.get("DATABASE_URL") or f"sqlite:///{var / 'rallyline.db'}"
     env["DATABASE_URL"] = database
-    sys.path.insert(0, str(REPO))
     from service.config import Config
     from service.database import Database
     from service.redis_connection import embedded_redis_url

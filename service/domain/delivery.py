@@ -44,6 +44,12 @@ RANK = {
     "skipped": 4,
 }
 
+# For each ledger status, the statuses a message must not be in to move to it.
+_AT_OR_AHEAD = {
+    status: frozenset(other for other, rank in RANK.items() if rank >= RANK[status])
+    for status in RANK
+}
+
 # Called with (session, message, now) after the ledger status of a message of the
 # purpose it listens to moved. The alert engine listens to pages, to skip a responder
 # whose page did not arrive.
@@ -119,13 +125,6 @@ def apply_early_callbacks(session: Session, message: OutboundMessage, now: datet
     )
     for event in events:
         apply(session, message, event.status, event.error_code, now)
-
-
-# For each ledger status, the statuses a message must not be in to move to it.
-_AT_OR_AHEAD = {
-    status: frozenset(other for other, rank in RANK.items() if rank >= RANK[status])
-    for status in RANK
-}
 
 
 def _moved_values(ledger_status: str, error_code: int | None, now: datetime) -> dict[str, object]:
