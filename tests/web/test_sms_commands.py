@@ -43,7 +43,7 @@ def test_join_twice_says_already_joined(phone):
 
 def test_join_and_start_put_everyone_on_the_one_program_list(phone, session, runtime):
     phone(ANA).text("JOIN")  # the first JOIN creates the list
-    phone("+12155550101").text("unirme")  # later ones find it
+    assert "te uniste" in phone("+12155550101").text("unirme")  # later ones find it
     phone("+12155550102").text("STOP")
     phone("+12155550102").text("START")  # on no list yet: START puts them on it
     phone("+12155550103").text("START")  # a number never seen before too
