@@ -88,6 +88,7 @@ def _handle(session: Session, vault: Vault, config: Config, text: InboundText) -
         command = Command("other", command.word, arg=text.body)
         handler = supporters.other
     reply = handler(ctx, command)
+    ctx.save_sender()
     subscriber = ctx.subscriber
     # Flushed here, not at commit, so a duplicate is caught inside receive()'s try.
     # A Core insert on the table, not the ORM's bulk insert: the hot path skips the ORM's

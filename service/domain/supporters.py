@@ -9,7 +9,7 @@ from sqlalchemy import delete, insert, literal, select, update
 
 from service.database import insert_or_ignore
 from service.domain import keywords, zones
-from service.domain.context import SmsContext
+from service.domain.context import SenderRecord, SmsContext
 from service.models import (
     CampaignList,
     ConsentEvent,
@@ -158,7 +158,7 @@ def mark_unreachable(subscriber: Subscriber, error_code: int, now: datetime) -> 
         subscriber.status_changed_at = now
 
 
-def _opt_in(ctx: SmsContext, subscriber: Subscriber, word: str, list_id: int | None) -> None:
+def _opt_in(ctx: SmsContext, subscriber: SenderRecord, word: str, list_id: int | None) -> None:
     if subscriber.status != "active" or subscriber.forgotten_at is not None:
         subscriber.status = "active"
         subscriber.status_changed_at = ctx.now
@@ -167,13 +167,13 @@ def _opt_in(ctx: SmsContext, subscriber: Subscriber, word: str, list_id: int | N
     _consent(ctx, subscriber, "opt_in", word, list_id)
 
 
-def _opt_out(ctx: SmsContext, subscriber: Subscriber, word: str) -> None:
+def _opt_out(ctx: SmsContext, subscriber: SenderRecord, word: str) -> None:
     subscriber.status = "opted_out"
     subscriber.status_changed_at = ctx.now
     _consent(ctx, subscriber, "opt_out", word, None)
 
 
-def _join_list(ctx: SmsContext, subscriber: Subscriber, name: str) -> tuple[int, bool]:
+def _join_list(ctx: SmsContext, subscriber: SenderRecord, name: str) -> tuple[int, bool]:
     """Add the subscriber to the list called `name`, creating the list if it is new.
 
     Returns the list's id and whether the subscriber was added (False: on it already).
@@ -193,7 +193,7 @@ def _join_list(ctx: SmsContext, subscriber: Subscriber, name: str) -> tuple[int,
     return campaign.id, _add_member(ctx, subscriber, campaign.id)
 
 
-def _add_member(ctx: SmsContext, subscriber: Subscriber, list_id: int) -> bool:
+def _add_member(ctx: SmsContext, subscriber: SenderRecord, list_id: int) -> bool:
     """Add the subscriber to the list; False if they were on it already."""
     memberships = Membership.__table__
     added = ctx.session.scalar(
@@ -205,7 +205,7 @@ def _add_member(ctx: SmsContext, subscriber: Subscriber, list_id: int) -> bool:
 
 
 def _consent(
-    ctx: SmsContext, subscriber: Subscriber, kind: str, word: str, list_id: int | None
+    ctx: SmsContext, subscriber: SenderRecord, kind: str, word: str, list_id: int | None
 ) -> None:
     ctx.session.execute(
         insert(ConsentEvent.__table__),

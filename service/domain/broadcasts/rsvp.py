@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from service.models import OutboundMessage, Subscriber
+from service.models import OutboundMessage
 from service.models.broadcasts import Broadcast, Rsvp
 
 # How many recent meetings to look through for the one this person was told about.
@@ -16,7 +16,7 @@ RECENT_MEETINGS = 20
 TOLD = ("sent", "delivered", "unknown")
 
 
-def latest_meeting(session: Session, subscriber: Subscriber) -> int | None:
+def latest_meeting(session: Session, subscriber_id: int) -> int | None:
     """The newest meeting notice this subscriber was sent.
 
     Walks recent meetings newest first and probes the ledger's unique
@@ -32,7 +32,7 @@ def latest_meeting(session: Session, subscriber: Subscriber) -> int | None:
         told = session.scalar(
             select(OutboundMessage.id).where(
                 OutboundMessage.broadcast_id == broadcast_id,
-                OutboundMessage.subscriber_id == subscriber.id,
+                OutboundMessage.subscriber_id == subscriber_id,
                 OutboundMessage.status.in_(TOLD),
             )
         )
@@ -41,14 +41,14 @@ def latest_meeting(session: Session, subscriber: Subscriber) -> int | None:
     return None
 
 
-def record(session: Session, subscriber: Subscriber, now: datetime) -> str:
+def record(session: Session, subscriber_id: int, now: datetime) -> str:
     """'counted', 'again' or 'nothing' (no meeting to answer)."""
-    meeting = latest_meeting(session, subscriber)
+    meeting = latest_meeting(session, subscriber_id)
     if meeting is None:
         return "nothing"
     try:
         with session.begin_nested():
-            session.add(Rsvp(broadcast_id=meeting, subscriber_id=subscriber.id, at=now))
+            session.add(Rsvp(broadcast_id=meeting, subscriber_id=subscriber_id, at=now))
     except IntegrityError:
         return "again"
     return "counted"

@@ -116,7 +116,7 @@ def rsvp_reply(ctx: SmsContext, command: Command) -> str | None:
     subscriber = ctx.subscriber
     if subscriber is not None and subscriber.status != "active":
         return None  # STOP wins: nothing but the one confirmation
-    outcome = "nothing" if subscriber is None else rsvp.record(ctx.session, subscriber, ctx.now)
+    outcome = "nothing" if subscriber is None else rsvp.record(ctx.session, subscriber.id, ctx.now)
     return render(f"rsvp_{outcome}", ctx.language, org=ctx.config.org_name)
 
 
