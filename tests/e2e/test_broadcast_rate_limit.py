@@ -21,6 +21,12 @@ def stack_env(stack_env):  # type: ignore[no-untyped-def]
 
 def test_three_workers_share_the_rate(stack, fake_twilio):
     prepare(stack, 600)  # twelve seconds at the limit
+    # What is measured is the limiter, at the provider. Status callbacks would add a
+    # hundred requests a second to the web process on the same two cores; the CPU they
+    # take delays some sends between grant and arrival by more than the limiter's
+    # margin (seen on a slower machine: 51 in a second, one run in three). In
+    # production the web tier does not share the workers' cores.
+    fake_twilio.set_faults(callbacks=False)
     stack.start_web()
     for _ in range(3):
         stack.start_worker()
