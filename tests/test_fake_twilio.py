@@ -187,6 +187,17 @@ def test_every_nth_429(fake: FakeTwilio, client: Client) -> None:
     assert (stats["requests"], stats["accepted"], stats["rejected_429"]) == (9, 6, 3)
 
 
+def test_spared_numbers_escape_the_every_nth_faults(fake: FakeTwilio, client: Client) -> None:
+    spared = "+15005550042"
+    fake.set_faults(every_nth_429=1, error_500_every_nth=1, spared_numbers=[spared])
+    with pytest.raises(TwilioRestException):
+        client.messages.create(to="+15005550041", from_=FROM, body="x")
+    client.messages.create(to=spared, from_=FROM, body="x")
+    assert [m["to"] for m in fake.messages()] == [spared]
+    with pytest.raises(FakeTwilioError, match="list"):
+        fake.set_faults(spared_numbers="+15005550042")
+
+
 def test_errors_for_numbers(fake: FakeTwilio, client: Client) -> None:
     fake.set_faults(errors_for_numbers={"+15005550009": 21610, "+15005550010": 21614})
     with pytest.raises(TwilioRestException) as err:

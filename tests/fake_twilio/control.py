@@ -53,7 +53,8 @@ tests/test_fake_twilio.py:
 
 Faults (``set_faults`` replaces all of them; unknown names are refused):
 ``every_nth_429``, ``error_500_every_nth``, ``accept_then_500_every_nth`` (recorded,
-answered 500), ``delay_seconds``, ``errors_for_numbers`` {E.164: code} (400, not
+answered 500), ``spared_numbers`` [E.164] (never failed by the every-Nth faults),
+``delay_seconds``, ``errors_for_numbers`` {E.164: code} (400, not
 recorded), ``undelivered_numbers`` {E.164: code} (sent -> undelivered + ErrorCode),
 ``failed_numbers`` {E.164: code} (a single failed callback), ``callbacks`` (default
 True), ``callback_delay_seconds`` (default 0.05), ``callbacks_out_of_order`` (final

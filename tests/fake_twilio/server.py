@@ -89,6 +89,9 @@ FAULT_DEFAULTS: dict[str, Any] = {
     "accept_then_500_every_nth": 0,
     # Seconds to wait before answering any create (asyncio.sleep).
     "delay_seconds": 0.0,
+    # E.164 numbers the every-Nth faults above never fail (they still wait delay_seconds):
+    # a test can load the server with faults and still time one text exactly.
+    "spared_numbers": [],
     # E.164 -> Twilio error code answered as HTTP 400 at create (not recorded).
     "errors_for_numbers": {},
     # E.164 -> error code: accepted, then callbacks sent -> undelivered with ErrorCode.
@@ -196,6 +199,10 @@ def _validate_faults(raw: Any) -> dict[str, Any]:
             if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
                 raise ValueError(f"{key} must be a number >= 0")
             value = float(value)
+        elif isinstance(default, list):
+            if not isinstance(value, list) or not all(isinstance(n, str) for n in value):
+                raise ValueError(f"{key} must be a list of E.164 numbers")
+            value = list(value)
         elif isinstance(default, dict):
             if not isinstance(value, dict):
                 raise ValueError(f"{key} must be an object of E.164 number -> error code")
@@ -421,13 +428,14 @@ async def create_message(request: web.Request) -> web.Response:
     form = await request.post()
     if faults["delay_seconds"]:
         await asyncio.sleep(faults["delay_seconds"])
+    spared = form.get("To") in faults["spared_numbers"]
 
     every = faults["every_nth_429"]
-    if every and n % every == 0:
+    if every and n % every == 0 and not spared:
         st.stats["rejected_429"] += 1
         return _twilio_error(20429, 429)
     every = faults["error_500_every_nth"]
-    if every and n % every == 0:
+    if every and n % every == 0 and not spared:
         st.stats["rejected_500"] += 1
         return _twilio_error(20500, 500)
 
@@ -482,7 +490,7 @@ async def create_message(request: web.Request) -> web.Response:
         "callbacks": [],
     }
     every = faults["accept_then_500_every_nth"]
-    ambiguous = bool(every and n % every == 0)
+    ambiguous = bool(every and n % every == 0) and not spared
     if ambiguous:
         msg["response_status"] = 500
     if generation == st.generation:  # not reset while we slept
