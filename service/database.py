@@ -22,7 +22,12 @@ def insert_or_ignore(session: Session, table: Any, *conflict_columns: str) -> An
     """An INSERT that does nothing where a row with the same `conflict_columns` exists
     (ON CONFLICT DO NOTHING, which both databases speak): one statement instead of a
     look-up and an insert, and no savepoint to catch a duplicate."""
-    insert = _DIALECT_INSERT[session.get_bind().dialect.name]
+    return insert_or_ignore_in(session.get_bind().dialect.name, table, *conflict_columns)
+
+
+def insert_or_ignore_in(dialect: str, table: Any, *conflict_columns: str) -> Any:
+    """`insert_or_ignore` for a dialect named in advance, for statements built once."""
+    insert = _DIALECT_INSERT[dialect]
     return insert(table).on_conflict_do_nothing(index_elements=list(conflict_columns))
 
 

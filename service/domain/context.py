@@ -35,6 +35,7 @@ _SUBSCRIBERS = Subscriber.__table__
 _SUBSCRIBER_BY_HASH = select(_SUBSCRIBERS).where(
     _SUBSCRIBERS.c.phone_hash == bindparam("phone_hash")
 )
+_NEW_SUBSCRIBER = insert(_SUBSCRIBERS).returning(_SUBSCRIBERS.c.id)
 
 
 class SenderRecord:
@@ -131,9 +132,7 @@ class SmsContext:
                 "last_auto_reply_at": None,
                 "forgotten_at": None,
             }
-            values["id"] = self.session.scalar(
-                insert(_SUBSCRIBERS).values(values).returning(_SUBSCRIBERS.c.id)
-            )
+            values["id"] = self.session.execute(_NEW_SUBSCRIBER, values).scalar_one()
             self._subscriber = SenderRecord(values)
         return self._subscriber
 

@@ -26,6 +26,7 @@ from service.vault import Vault
 ATTEMPTS = 3
 OPT_OUT_COMMANDS = frozenset({"stop", "forget"})
 OPT_IN_COMMANDS = frozenset({"join", "start"})
+_NEW_RECORD = insert(InboundMessage.__table__)
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,7 @@ def _handle(session: Session, vault: Vault, config: Config, text: InboundText) -
     # A Core insert on the table, not the ORM's bulk insert: the hot path skips the ORM's
     # per-row bookkeeping for a row it never reads back.
     session.execute(
-        insert(InboundMessage.__table__),
+        _NEW_RECORD,
         {
             "message_sid": text.message_sid,
             "phone_hash": phone_hash,

@@ -4,10 +4,12 @@ be forgotten, or just write to us."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import cache
+from typing import Any
 
-from sqlalchemy import delete, insert, literal, select, update
+from sqlalchemy import Integer, bindparam, delete, insert, select, update
 
-from service.database import insert_or_ignore
+from service.database import insert_or_ignore_in
 from service.domain import keywords, zones
 from service.domain.context import SenderRecord, SmsContext
 from service.models import (
@@ -23,6 +25,7 @@ from service.sms.parser import JOIN as JOIN_WORDS
 from service.sms.parser import Command
 
 AUTO_REPLY_EVERY = timedelta(days=1)
+_NEW_CONSENT = insert(ConsentEvent.__table__)
 
 
 def join(ctx: SmsContext, command: Command) -> str:
@@ -180,13 +183,10 @@ def _join_list(ctx: SmsContext, subscriber: SenderRecord, name: str) -> tuple[in
     The usual case, a list that exists and a new member, is one statement that finds
     the list and adds the member; the list is looked up on its own only otherwise.
     """
-    memberships, lists = Membership.__table__, CampaignList.__table__
-    found = select(literal(subscriber.id), lists.c.id, literal(ctx.now, UTCDateTime()))
-    added = ctx.session.scalar(
-        insert_or_ignore(ctx.session, memberships, "subscriber_id", "list_id")
-        .from_select(["subscriber_id", "list_id", "joined_at"], found.where(lists.c.name == name))
-        .returning(memberships.c.list_id)
-    )
+    by_name, _ = _membership_inserts(ctx.session.get_bind().dialect.name)
+    added = ctx.session.execute(
+        by_name, {"subscriber_id": subscriber.id, "joined_at": ctx.now, "name": name}
+    ).scalar()
     if added is not None:
         return added, True
     campaign = keywords.get_or_create_list(ctx.session, name)
@@ -195,20 +195,36 @@ def _join_list(ctx: SmsContext, subscriber: SenderRecord, name: str) -> tuple[in
 
 def _add_member(ctx: SmsContext, subscriber: SenderRecord, list_id: int) -> bool:
     """Add the subscriber to the list; False if they were on it already."""
-    memberships = Membership.__table__
-    added = ctx.session.scalar(
-        insert_or_ignore(ctx.session, memberships, "subscriber_id", "list_id")
-        .values(subscriber_id=subscriber.id, list_id=list_id, joined_at=ctx.now)
-        .returning(memberships.c.list_id)
-    )
+    _, by_id = _membership_inserts(ctx.session.get_bind().dialect.name)
+    added = ctx.session.execute(
+        by_id, {"subscriber_id": subscriber.id, "list_id": list_id, "joined_at": ctx.now}
+    ).scalar()
     return added is not None
+
+
+@cache
+def _membership_inserts(dialect: str) -> tuple[Any, Any]:
+    """The two ways JOIN adds a member (to the list called `name`, to the list `list_id`),
+    built once per database: JOIN is the busiest command and building them showed."""
+    memberships, lists = Membership.__table__, CampaignList.__table__
+    add = insert_or_ignore_in(dialect, memberships, "subscriber_id", "list_id")
+    named = select(
+        bindparam("subscriber_id", type_=Integer),
+        lists.c.id,
+        bindparam("joined_at", type_=UTCDateTime()),
+    ).where(lists.c.name == bindparam("name"))
+    by_name = add.from_select(["subscriber_id", "list_id", "joined_at"], named)
+    return (
+        by_name.returning(memberships.c.list_id),
+        add.returning(memberships.c.list_id),
+    )
 
 
 def _consent(
     ctx: SmsContext, subscriber: SenderRecord, kind: str, word: str, list_id: int | None
 ) -> None:
     ctx.session.execute(
-        insert(ConsentEvent.__table__),
+        _NEW_CONSENT,
         {
             "subscriber_id": subscriber.id,
             "kind": kind,
