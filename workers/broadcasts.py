@@ -18,7 +18,7 @@ from rq import Queue, Retry
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
-from service.domain.broadcasts import fanout
+from service.domain.broadcasts import fanout, quiet_hours
 from service.domain.broadcasts.sender import Sender
 from service.domain.broadcasts.sender import advance as advance_broadcast
 from service.gateway.twilio_async import build_async_gateway
@@ -109,9 +109,14 @@ def schedule(rt: Runtime, broadcast_id: int, at: datetime) -> None:
 
 
 def sweep_broadcasts() -> dict[str, int]:
-    """Re-drive whatever a lost or dead job left: due or stalled broadcasts, lapsed chunks."""
+    """Pause what quiet hours stop; re-drive whatever a lost or dead job left: due or
+    stalled broadcasts, lapsed chunks."""
     rt = current()
     now = utcnow()
+    with rt.database.session() as session:
+        paused = quiet_hours.pause_sending(session, rt.config.quiet_hours, rt.config.timezone, now)
+    for broadcast_id in paused:
+        log.info("broadcast %s paused for quiet hours", broadcast_id)
     with rt.database.session() as session:
         stalled = fanout.stalled(session, now)
     with rt.database.session() as session:
@@ -138,7 +143,12 @@ def sweep_broadcasts() -> dict[str, int]:
             len(lapsed),
             finished,
         )
-    return {"broadcasts": redriven, "chunks": len(lapsed), "finished": finished}
+    return {
+        "paused": len(paused),
+        "broadcasts": redriven,
+        "chunks": len(lapsed),
+        "finished": finished,
+    }
 
 
 def _waiting(rt: Runtime, job_id: str) -> bool:

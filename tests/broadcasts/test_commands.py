@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from datetime import time, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from sqlalchemy import select
 
 from service.domain import zones
-from service.domain.broadcasts import fanout
+from service.domain.broadcasts import fanout, quiet_hours
+from service.domain.broadcasts.sender import advance
 from service.models import OutboundMessage
 from service.models.broadcasts import Broadcast
 from tests.broadcasts.conftest import ORGANIZER
@@ -145,6 +146,21 @@ def test_quiet_hours_delay_bcast_but_not_move(app, phone, organizer, seed, sessi
     assert "sending #" in phone(ORGANIZER).text(f"SEND {code_of(move)}")
     urgent = phone(ORGANIZER).text("BCAST URGENT police at the north gate")
     assert "Quiet hours" not in urgent
+
+
+def test_status_says_when_quiet_hours_paused_a_broadcast(
+    phone, organizer, seed, session, runtime
+):
+    seed(3)
+    phone(ORGANIZER).text(f"SEND {code_of(phone(ORGANIZER).text('BCAST we march at noon'))}")
+    [broadcast_id] = [b.id for b in broadcasts(session)]
+    advance(runtime.database, broadcast_id, lambda ids: None, lambda at: None)
+    night = datetime(2026, 12, 2, 3, 0, tzinfo=UTC)  # 22:00 in New York
+    with runtime.database.session() as writer:
+        span = (time(21, 0), time(8, 0))
+        assert quiet_hours.pause_sending(writer, span, runtime.config.timezone, night)
+    status = phone(ORGANIZER).text("STATUS")
+    assert "paused for quiet hours until" in status and "3 queued" in status
 
 
 def test_move_and_meet_use_the_standard_notices_in_each_language(

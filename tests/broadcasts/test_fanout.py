@@ -4,14 +4,16 @@ against the real twilio-python client and the local Twilio server."""
 from __future__ import annotations
 
 from collections import Counter
-from datetime import timedelta
+from dataclasses import replace
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select, update
 
 from service.domain import delivery
-from service.domain.broadcasts import control, fanout, preview
-from service.domain.broadcasts.sender import Sender, advance
+from service.domain.broadcasts import control, fanout, preview, quiet_hours
+from service.domain.broadcasts.sender import Sender, Watch, advance
 from service.domain.sending import Unpaced
 from service.gateway.twilio_async import build_async_gateway
 from service.models import OutboundMessage, Subscriber, utcnow
@@ -311,3 +313,79 @@ def test_a_number_sealed_by_a_stop_is_turned_away_at_the_fence(
     # Every text that entered the fence left it: a later STOP is confirmed at once.
     for phone in (phones[0], phones[2]):
         assert runtime.fence.seal(runtime.vault.lookup_hash(phone), wait=0.0)
+
+
+def test_quiet_hours_pause_a_broadcast_in_flight_until_they_end(
+    runtime, organizer, seed, sender, fake_twilio, small_batches
+):
+    phones = seed(7)
+    broadcast_id = confirmed(runtime, organizer)
+    urgent_id = confirmed(runtime, organizer, "Police at the north gate", urgent=True)
+    [first, *rest] = plan(runtime, broadcast_id)
+    plan(runtime, urgent_id)
+    sender.run_chunk(first)
+    assert len(fake_twilio.messages()) == 3
+    # Quiet hours begin (21:00-08:00 in New York; 03:00 UTC is 22:00 or 23:00 there).
+    span, zone = (time(21, 0), time(8, 0)), ZoneInfo("America/New_York")
+    night = datetime(2026, 12, 2, 3, 0, tzinfo=UTC)
+    with runtime.database.session() as session:
+        assert quiet_hours.pause_sending(session, span, zone, night) == [broadcast_id]
+        assert quiet_hours.pause_sending(session, span, zone, night + timedelta(hours=6)) == []
+    with runtime.database.session() as session:
+        paused = session.get(Broadcast, broadcast_id)
+        assert paused.state == "scheduled"
+        assert paused.send_at == datetime(2026, 12, 2, 13, 0, tzinfo=UTC)  # 08:00 EST
+        assert session.get(Broadcast, urgent_id).state == "sending"
+        # Its chunks wait for it, however long their leases have lapsed.
+        later = utcnow() + fanout.UNLEASED_GRACE + timedelta(minutes=5)
+        stalled = fanout.stalled(session, later)
+        assert {b for _, b, _ in stalled.chunks} == {urgent_id}
+        assert stalled.broadcasts == []
+        assert fanout.stalled(session, paused.send_at).broadcasts == [broadcast_id]
+    # A chunk job that runs meanwhile sends nothing and leaves its texts queued.
+    sender.run_chunk(rest[0])
+    assert len(fake_twilio.messages()) == 3
+    assert Counter(r.status for r in ledger(runtime, broadcast_id))["queued"] == 4
+    # The span ends: the clock starts it again, and re-enqueues its chunks once their
+    # leases lapse. The rest go out, each once.
+    with runtime.database.session() as session:
+        session.get(Broadcast, broadcast_id).send_at = utcnow()
+        session.execute(update(BroadcastChunk).values(lease_until=utcnow()))
+    plan(runtime, broadcast_id)
+    for chunk_id in rest:
+        sender.run_chunk(chunk_id)
+    assert Counter(m["to"] for m in fake_twilio.messages()) == Counter(phones)
+    with runtime.database.session() as session:
+        assert session.get(Broadcast, broadcast_id).state == "done"
+
+
+def test_the_watch_releases_texts_in_flight_when_quiet_hours_pause_the_broadcast(
+    runtime, organizer, seed
+):
+    seed(2)
+    broadcast_id = confirmed(runtime, organizer)
+    [chunk_id] = plan(runtime, broadcast_id)
+    with runtime.database.session() as session:
+        lease = fanout.take_chunk(session, chunk_id, "job", utcnow())
+        session.get(Broadcast, broadcast_id).state = "scheduled"
+    watch = Watch(runtime.database, lease)
+    watch.check(utcnow())
+    assert watch.paused.is_set() and watch.stopped and watch.released
+    assert not watch.aborted.is_set()
+
+
+def test_the_clock_sweep_pauses_a_non_urgent_broadcast_in_quiet_hours(
+    runtime, organizer, seed, monkeypatch
+):
+    import workers.broadcasts
+
+    seed(2)
+    broadcast_id = confirmed(runtime, organizer)
+    plan(runtime, broadcast_id)
+    local = utcnow().astimezone(runtime.config.timezone)
+    span = ((local - timedelta(hours=1)).time(), (local + timedelta(hours=1)).time())
+    runtime.config = replace(runtime.config, quiet_hours=span)
+    monkeypatch.setattr(workers.broadcasts, "current", lambda: runtime)
+    assert workers.broadcasts.sweep_broadcasts()["paused"] == 1
+    with runtime.database.session() as session:
+        assert session.get(Broadcast, broadcast_id).state == "scheduled"

@@ -413,7 +413,7 @@ class Outcome:
     text: Claimed
     provider_sid: str | None = None
     error: SendError | None = None
-    skipped: str | None = None  # "aborted" | "opted out" | "released" (lease lost)
+    skipped: str | None = None  # "aborted" | "opted out" | "released" (lease lost, paused)
 
 
 def record_batch(
@@ -584,6 +584,10 @@ def stalled(session: Session, now: datetime, limit: int = 500) -> Stalled:
                     BroadcastChunk.lease_until < now,
                     BroadcastChunk.lease_until.is_(None)
                     & (BroadcastChunk.created_at < now - UNLEASED_GRACE),
+                ),
+                # Paused for quiet hours: its chunks wait for it to start again.
+                ~exists().where(
+                    Broadcast.id == BroadcastChunk.broadcast_id, Broadcast.state == "scheduled"
                 ),
             )
             .order_by(BroadcastChunk.id)

@@ -2,13 +2,20 @@
 
 QUIET_HOURS is a span of local wall-clock time in TIMEZONE, e.g. 21:00-08:00
 (crossing midnight) or 13:00-14:00. A broadcast confirmed inside the span waits
-for its end; an urgent one (MOVE, or marked urgent) goes now.
+for its end; an urgent one (MOVE, or marked urgent) goes now. One still going
+out when the span begins pauses until it ends, as texting tools that keep
+texting hours (Spoke) hold each text to them, not only the first.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from service.models.broadcasts import Broadcast
 
 
 def is_quiet(moment: datetime, quiet_hours: tuple[time, time] | None, zone: ZoneInfo) -> bool:
@@ -37,3 +44,29 @@ def next_allowed(
         candidate = datetime.combine(local.date() + timedelta(days=1), end, tzinfo=zone)
     # A wall-clock time skipped by a DST jump normalises forward through UTC.
     return candidate.astimezone(UTC)
+
+
+def pause_sending(
+    session: Session, quiet_hours: tuple[time, time] | None, zone: ZoneInfo, now: datetime
+) -> list[int]:
+    """Inside quiet hours, send the non-urgent broadcasts still going out back to
+    scheduled, due when the span ends; returns their ids.
+
+    Nothing more is claimed from the moment this commits; the workers' watchers see
+    it within a fraction of a second and put the texts they hold back in the queue.
+    The clock starts the broadcast again at its new time, where planning and the
+    chunks left off.
+    """
+    if not is_quiet(now, quiet_hours, zone):
+        return []
+    return list(
+        session.scalars(
+            update(Broadcast)
+            .where(Broadcast.state == "sending", Broadcast.urgent.is_(False))
+            .values(
+                state="scheduled", send_at=next_allowed(now, quiet_hours, zone), updated_at=now
+            )
+            .returning(Broadcast.id)
+            .execution_options(synchronize_session=False)
+        )
+    )

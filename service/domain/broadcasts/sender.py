@@ -6,8 +6,9 @@ with the provider at once, each as its own request.
 Every text takes a token from the shared rate limiter right before the provider
 call, so pacing holds per text however many workers run. A watcher thread polls
 the database a few times a second: an ABORT or a STOP that lands while texts
-are in flight stops the texts not yet handed over, and it renews the chunk's
-lease so the clock knows the job lives.
+are in flight stops the texts not yet handed over (a pause for quiet hours puts
+them back in the queue), and it renews the chunk's lease so the clock knows the
+job lives.
 
 The job's thread claims more texts whenever room opens and records every text
 finished by the time it wakes, in one transaction, so no text waits for a slow
@@ -263,7 +264,7 @@ class Sender:
             return await self._send_paced(text, body, validity, watch)
 
     async def _send_paced(self, text: Claimed, body: str, validity: int, watch: Watch) -> Outcome:
-        if watch.lost.is_set():
+        if watch.released:
             return Outcome(text, skipped="released")
         if watch.aborted.is_set():
             return Outcome(text, skipped="aborted")
@@ -273,7 +274,7 @@ class Sender:
     async def _take_turn(self, text: Claimed, body: str, validity: int, watch: Watch) -> Outcome:
         while (wait := self._try_acquire()) > 0:
             if watch.stopped:
-                return Outcome(text, skipped="released" if watch.lost.is_set() else "aborted")
+                return Outcome(text, skipped="released" if watch.released else "aborted")
             await asyncio.sleep(min(wait, PACER_POLL))
             # Every attempt is spaced, not only the first: texts refused together would
             # otherwise come back together and take the freed slots in one burst.
@@ -371,6 +372,7 @@ class Watch:
     opted_out: set[int] = field(default_factory=set)
     aborted: threading.Event = field(default_factory=threading.Event)
     lost: threading.Event = field(default_factory=threading.Event)
+    paused: threading.Event = field(default_factory=threading.Event)  # quiet hours began
     stopping: threading.Event = field(default_factory=threading.Event)
 
     def __post_init__(self) -> None:
@@ -379,7 +381,12 @@ class Watch:
 
     @property
     def stopped(self) -> bool:
-        return self.aborted.is_set() or self.lost.is_set()
+        return self.aborted.is_set() or self.released
+
+    @property
+    def released(self) -> bool:
+        """Texts not yet handed over go back to the queue, for this chunk's next job."""
+        return self.lost.is_set() or self.paused.is_set()
 
     def start(self) -> None:
         self._thread.start()
@@ -400,7 +407,10 @@ class Watch:
             state = connection.scalar(
                 select(Broadcast.state).where(Broadcast.id == self.lease.broadcast_id)
             )
-            if state != "sending":
+            if state == "scheduled":
+                self.paused.set()
+                self.stopping.set()
+            elif state != "sending":
                 self.aborted.set()
                 self.stopping.set()
             inflight = self.inflight

@@ -90,7 +90,9 @@ def status(ctx: SmsContext, command: Command) -> str:
     broadcast = result.broadcast
     state = broadcast.state
     if state == "scheduled" and broadcast.send_at is not None:
-        state = f"scheduled for {_local(ctx, broadcast.send_at)}"
+        # Planned recipients and still scheduled: quiet hours paused it mid-send.
+        waiting = "paused for quiet hours until" if result.counts else "scheduled for"
+        state = f"{waiting} {_local(ctx, broadcast.send_at)}"
     extra = ""
     if unknown := result.count("unknown"):
         extra += f", {unknown} unknown (may or may not have arrived)"
