@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import select, update
+from sqlalchemy import Insert, Update, bindparam, select, update
 from sqlalchemy.orm import Session
 
-from service.database import insert_or_ignore
+from service.database import insert_or_ignore_in
 from service.domain.supporters import mark_unreachable
 from service.gateway.base import NUMBER_IS_DEAD
 from service.models import OutboundMessage, StatusEvent, Subscriber
@@ -70,32 +71,48 @@ def record(
     session: Session, message_sid: str, status: str, error_code: int | None, now: datetime
 ) -> bool:
     """Record one callback; False if this (MessageSid, status) was seen before."""
-    # One statement, no savepoint, to keep the callback once.
-    inserted = session.scalar(
-        insert_or_ignore(session, StatusEvent, "message_sid", "status")
-        .values(message_sid=message_sid, status=status, error_code=error_code, received_at=now)
-        .returning(StatusEvent.id)
-    )
+    # A broadcast brings two or three callbacks a text, so this is the busiest webhook:
+    # one statement keeps the callback once (no savepoint), one moves the ledger, both
+    # built once, and nothing more is read unless a listener wants the row or the error
+    # says the number is dead.
+    event = dict(message_sid=message_sid, status=status, error_code=error_code, received_at=now)
+    inserted = session.execute(_new_event(session.get_bind().dialect.name), event).scalar()
     if inserted is None:
         return False
     ledger_status = LEDGER_STATUS.get(status)
     if ledger_status is None:
         return True
-    # A broadcast brings two or three callbacks a text, so this is the busiest
-    # webhook: the move is one statement, and nothing more is read unless a listener
-    # wants the row or the error says the number is dead.
     moved = session.execute(
-        update(_LEDGER)
-        .where(
-            _LEDGER.c.provider_sid == message_sid,
-            _LEDGER.c.status.not_in(_AT_OR_AHEAD[ledger_status]),
-        )
-        .values(_moved_values(ledger_status, error_code, now))
-        .returning(_LEDGER.c.id, _LEDGER.c.purpose, _LEDGER.c.subscriber_id)
+        _move(ledger_status, bool(error_code)),
+        {"sid": message_sid, "to_status": ledger_status, "now": now, "code": error_code},
     ).first()
     if moved is not None:
         _after_move(session, moved.id, moved.purpose, moved.subscriber_id, error_code, now)
     return True
+
+
+@cache
+def _new_event(dialect: str) -> Insert:
+    events = StatusEvent.__table__
+    return insert_or_ignore_in(dialect, events, "message_sid", "status").returning(events.c.id)
+
+
+@cache
+def _move(ledger_status: str, with_error_code: bool) -> Update:
+    """Move a text to `ledger_status` unless it is there or further on already: one
+    conditional UPDATE, which the database re-checks against a concurrent one's result."""
+    values = {"status": bindparam("to_status"), "updated_at": bindparam("now")}
+    if with_error_code:
+        values["error_code"] = bindparam("code")
+    return (
+        update(_LEDGER)
+        .where(
+            _LEDGER.c.provider_sid == bindparam("sid"),
+            _LEDGER.c.status.not_in(_AT_OR_AHEAD[ledger_status]),
+        )
+        .values(values)
+        .returning(_LEDGER.c.id, _LEDGER.c.purpose, _LEDGER.c.subscriber_id)
+    )
 
 
 def apply(
