@@ -241,6 +241,11 @@ def main() -> None:
     # Each run starts from an empty database, so that reruns measure the same thing and
     # the broadcast phase's audience never collides with an earlier run's.
     empty_tables(database_handle)
+    # The mix's ZONEs name a real zone, by name and by ZIP, as on a real night.
+    from service.domain import zones
+
+    with database_handle.session() as session:
+        zones.add_zone(session, "north", ["19104"])
     database_handle.dispose()
     env["REDIS_URL"] = config.redis_url or embedded_redis_url(var)
 

@@ -79,16 +79,17 @@ def zone(ctx: SmsContext, command: Command) -> str | None:
         return _invite_or_silence(ctx)
     if command.language:
         subscriber.language = command.language
+    found = zones.resolve(ctx.session, command.arg) if command.arg else None
+    if found is not None:
+        subscriber.zone_id = found.id
+        return ctx.reply("zone_set", zone=found.name)
+    # The known zones are listed only for a reply that needs them.
     known = zones.names(ctx.session)
     if not known:
         return ctx.reply("no_zones")
     if not command.arg:
         return ctx.reply("zone_missing", example=known[0])
-    found = zones.resolve(ctx.session, command.arg)
-    if found is None:
-        return ctx.reply("zone_unknown", given=command.arg[:30], known=", ".join(known[:12]))
-    subscriber.zone_id = found.id
-    return ctx.reply("zone_set", zone=found.name)
+    return ctx.reply("zone_unknown", given=command.arg[:30], known=", ".join(known[:12]))
 
 
 def language(ctx: SmsContext, command: Command) -> str | None:
