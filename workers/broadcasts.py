@@ -43,6 +43,7 @@ def sender() -> Sender:
         lambda: build_async_gateway(rt.config),
         in_flight=rt.config.broadcast_sends_in_flight,
         fence=rt.fence,
+        quiet_hours=(rt.config.quiet_hours, rt.config.timezone),
     )
 
 

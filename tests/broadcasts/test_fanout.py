@@ -390,3 +390,24 @@ def test_the_clock_sweep_pauses_a_non_urgent_broadcast_in_quiet_hours(
     assert workers.broadcasts.sweep_broadcasts()["paused"] == 1
     with runtime.database.session() as session:
         assert session.get(Broadcast, broadcast_id).state == "scheduled"
+
+
+def test_the_watch_pauses_its_own_broadcast_when_quiet_hours_begin(runtime, organizer, seed):
+    # The clock's sweep may wait behind chunk jobs on a busy worker: the watch does not.
+    seed(2)
+    broadcast_id = confirmed(runtime, organizer)
+    [chunk_id] = plan(runtime, broadcast_id)
+    with runtime.database.session() as session:
+        lease = fanout.take_chunk(session, chunk_id, "job", utcnow())
+    zone = runtime.config.timezone
+    local = utcnow().astimezone(zone)
+    outside = ((local + timedelta(hours=1)).time(), (local + timedelta(hours=2)).time())
+    Watch(runtime.database, lease, quiet_hours=(outside, zone)).check(utcnow())
+    with runtime.database.session() as session:
+        assert session.get(Broadcast, broadcast_id).state == "sending"
+    inside = ((local - timedelta(hours=1)).time(), (local + timedelta(hours=1)).time())
+    watch = Watch(runtime.database, lease, quiet_hours=(inside, zone))
+    watch.check(utcnow())
+    assert watch.paused.is_set() and watch.released
+    with runtime.database.session() as session:
+        assert session.get(Broadcast, broadcast_id).state == "scheduled"

@@ -17,6 +17,9 @@ from sqlalchemy.orm import Session
 
 from service.models.broadcasts import Broadcast
 
+# QUIET_HOURS (None: none) and the TIMEZONE they are in.
+QuietHours = tuple[tuple[time, time] | None, ZoneInfo]
+
 
 def is_quiet(moment: datetime, quiet_hours: tuple[time, time] | None, zone: ZoneInfo) -> bool:
     if quiet_hours is None:
@@ -47,10 +50,14 @@ def next_allowed(
 
 
 def pause_sending(
-    session: Session, quiet_hours: tuple[time, time] | None, zone: ZoneInfo, now: datetime
+    session: Session,
+    quiet_hours: tuple[time, time] | None,
+    zone: ZoneInfo,
+    now: datetime,
+    broadcast_id: int | None = None,
 ) -> list[int]:
-    """Inside quiet hours, send the non-urgent broadcasts still going out back to
-    scheduled, due when the span ends; returns their ids.
+    """Inside quiet hours, send the non-urgent broadcasts still going out (or just the
+    one given) back to scheduled, due when the span ends; returns their ids.
 
     Nothing more is claimed from the moment this commits; the workers' watchers see
     it within a fraction of a second and put the texts they hold back in the queue.
@@ -59,10 +66,11 @@ def pause_sending(
     """
     if not is_quiet(now, quiet_hours, zone):
         return []
+    which = () if broadcast_id is None else (Broadcast.id == broadcast_id,)
     return list(
         session.scalars(
             update(Broadcast)
-            .where(Broadcast.state == "sending", Broadcast.urgent.is_(False))
+            .where(Broadcast.state == "sending", Broadcast.urgent.is_(False), *which)
             .values(
                 state="scheduled", send_at=next_allowed(now, quiet_hours, zone), updated_at=now
             )

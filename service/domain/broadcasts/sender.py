@@ -40,6 +40,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from service.database import Database
 from service.domain.broadcasts import fanout, preview
 from service.domain.broadcasts.fanout import ChunkLease, Claimed, Outcome
+from service.domain.broadcasts.quiet_hours import QuietHours, is_quiet, pause_sending
 from service.domain.provider_loop import FenceUnavailable, ProviderLoop
 from service.domain.sending import Fence, Pacer
 from service.gateway.base import SendError
@@ -68,12 +69,14 @@ class Sender:
         gateway_factory: Callable[[], AsyncSmsGateway],
         in_flight: int = 16,
         fence: Fence | None = None,
+        quiet_hours: QuietHours | None = None,
     ) -> None:
         self.database = database
         self.vault = vault
         self.pacer = pacer
         self.in_flight = in_flight
         self._fence = fence
+        self._quiet_hours = quiet_hours
         # The sender enters the fence itself, a batch at a time (see _admit): the loop
         # needs no fence of its own.
         self._provider = ProviderLoop(gateway_factory, name="bcast-send")
@@ -96,8 +99,9 @@ class Sender:
             assert broadcast is not None
             default, translations = preview.bodies(self.vault, broadcast)
             validity = broadcast.validity_period
+            urgent = broadcast.urgent
         report = ChunkReport(chunk_id, unknown=lease.abandoned)
-        watch = Watch(self.database, lease)
+        watch = Watch(self.database, lease, quiet_hours=None if urgent else self._quiet_hours)
         watch.start()
         try:
             self._send_chunk(lease, watch, report, default, translations, validity)
@@ -368,6 +372,9 @@ class Watch:
 
     database: Database
     lease: ChunkLease
+    # A non-urgent broadcast's quiet hours: the watch pauses it when they begin. (The
+    # clock's sweep does too, but on a worker busy with chunk jobs it may run late.)
+    quiet_hours: QuietHours | None = None
     inflight: frozenset[int] = frozenset()
     opted_out: set[int] = field(default_factory=set)
     aborted: threading.Event = field(default_factory=threading.Event)
@@ -403,6 +410,9 @@ class Watch:
                 log.warning("broadcast watch: %s", exc)
 
     def check(self, now: datetime) -> None:
+        if self.quiet_hours is not None and is_quiet(now, *self.quiet_hours):
+            with self.database.session() as session:
+                pause_sending(session, *self.quiet_hours, now, broadcast_id=self.lease.broadcast_id)
         with self.database.engine.connect() as connection:
             state = connection.scalar(
                 select(Broadcast.state).where(Broadcast.id == self.lease.broadcast_id)
