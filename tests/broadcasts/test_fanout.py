@@ -3,6 +3,7 @@ against the real twilio-python client and the local Twilio server."""
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
@@ -411,3 +412,30 @@ def test_the_watch_pauses_its_own_broadcast_when_quiet_hours_begin(runtime, orga
     assert watch.paused.is_set() and watch.released
     with runtime.database.session() as session:
         assert session.get(Broadcast, broadcast_id).state == "scheduled"
+
+
+def test_texts_waiting_in_a_chunk_go_back_to_the_queue_when_it_pauses(
+    runtime, organizer, seed, sender, fake_twilio
+):
+    phones = seed(24)
+    broadcast_id = confirmed(runtime, organizer)
+    [chunk_id] = plan(runtime, broadcast_id)
+    fake_twilio.set_faults(delay_seconds=0.5, callbacks=False)  # 4 in flight, 0.5 s each
+    job = threading.Thread(target=sender.run_chunk, args=(chunk_id,))
+    job.start()
+    fake_twilio.wait_for_messages(4, timeout=10)
+    with runtime.database.session() as session:  # quiet hours begin, mid-chunk
+        session.get(Broadcast, broadcast_id).state = "scheduled"
+    at_pause = len(fake_twilio.messages())
+    job.join(timeout=30)
+    # The texts already with the provider finish; those claimed and waiting for a slot
+    # do not go, and nothing is dropped as if aborted: it waits in the queue.
+    assert len(fake_twilio.messages()) <= at_pause + 4
+    statuses = Counter(r.status for r in ledger(runtime, broadcast_id))
+    assert set(statuses) <= {"sent", "queued"} and 0 < statuses["queued"] < 24, statuses
+    with runtime.database.session() as session:
+        session.get(Broadcast, broadcast_id).state = "sending"
+        session.execute(update(BroadcastChunk).values(lease_until=utcnow()))
+    fake_twilio.set_faults(callbacks=False)
+    sender.run_chunk(chunk_id)
+    assert Counter(m["to"] for m in fake_twilio.messages()) == Counter(phones)
