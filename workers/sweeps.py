@@ -12,7 +12,7 @@ from datetime import timedelta
 from service.domain import outbox, retention, sending
 from service.domain.context import Effect
 from service.models import utcnow
-from service.queues import DEFAULT
+from service.queues import ALERTS
 from workers.runtime import current
 
 log = logging.getLogger(__name__)
@@ -28,10 +28,11 @@ def sweep_sends() -> dict[str, int]:
     with rt.database.session() as session:
         abandoned = sending.mark_abandoned_claims(session, now)
         stale = sending.queued_notice_ids(session, now - NOTICE_GRACE)
+    # On the queue served first: a one-off text must not wait behind a broadcast.
     for message_id in stale:
         rt.enqueue(
             Effect(
-                DEFAULT,
+                ALERTS,
                 "workers.sending.deliver_notice",
                 (message_id,),
                 job_id=f"notice-{message_id}",
