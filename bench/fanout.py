@@ -17,7 +17,12 @@ Fan-out mode prints, in one run:
 - (b) one RQ job per recipient on RQ's default (forking) Worker, two of them,
   measured on a sample (it is slow) and reported as a rate;
 - (c) the raw capacity of the local server: aiohttp, 64 requests in flight, taken
-  at the start and at the end of the run and averaged.
+  at the start and at the end of the run and averaged;
+- (d) the official client alone: our gateway (twilio-python's asyncio client) in
+  as many processes as workers, as many texts in flight as ours, and nothing
+  else (no ledger, rate limiter or fence). No sender built on twilio-python
+  goes faster on this machine, so it shows how much of (c) the client itself
+  leaves.
 
 Plan mode seeds N subscribers and times planning them into the ledger
 (keyset pages, INSERT ... SELECT), then plans a second broadcast under
@@ -262,6 +267,54 @@ def raw_capacity(fake: FakeTwilio, phones: list[str], in_flight: int = 64) -> di
     return {"seconds": seconds, "rate": len(phones) / seconds}
 
 
+# --- (d) the official client alone ----------------------------------------------------------
+
+
+def client_alone(fake: FakeTwilio, phones: list[str], workers: int, in_flight: int = 16) -> dict:
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    ready, go, spans = context.Barrier(workers + 1), context.Event(), context.Queue()
+    processes = [
+        context.Process(
+            target=_send_alone,
+            args=(fake.url, fake.account_sid, fake.auth_token, phones[i::workers], in_flight),
+            kwargs={"ready": ready, "go": go, "spans": spans},
+        )
+        for i in range(workers)
+    ]
+    for process in processes:
+        process.start()
+    ready.wait(timeout=60)  # every process has imported and built its client
+    go.set()
+    ends = [spans.get(timeout=900) for _ in processes]
+    for process in processes:
+        process.join(timeout=30)
+    seconds = max(end for _, end in ends) - min(start for start, _ in ends)
+    return {"seconds": seconds, "rate": len(phones) / seconds}
+
+
+def _send_alone(url, account_sid, token, phones, in_flight, *, ready, go, spans) -> None:  # type: ignore[no-untyped-def]
+    from service.gateway.twilio_async import AsyncTwilioGateway
+
+    async def run() -> None:
+        gateway = AsyncTwilioGateway(account_sid, token, from_number=FROM, api_base_url=url)
+        pending = iter(phones)
+
+        async def one_at_a_time() -> None:
+            for phone in pending:
+                await gateway.send(phone, BODY, validity_period=14400)
+
+        await asyncio.gather(*(one_at_a_time() for _ in range(in_flight)))
+        await gateway.close()
+
+    ready.wait(timeout=60)
+    go.wait(timeout=60)
+    started = time.time()
+    asyncio.run(run())
+    spans.put((started, time.time()))
+
+
 # --- planning ------------------------------------------------------------------------------
 
 
@@ -328,6 +381,9 @@ def main() -> None:
         mine = ours(env, fake, phones, args.workers)
         fake.reset()
         fake.set_faults(callbacks=False)
+        alone = client_alone(fake, phones, args.workers)
+        fake.reset()
+        fake.set_faults(callbacks=False)
         loop = plain_loop(fake, phones)
         fake.reset()
         fake.set_faults(callbacks=False)
@@ -363,9 +419,17 @@ def main() -> None:
         f"{raw_before['rate']:>9,.0f}{raw_after['rate']:>9,.0f}"
     )
     print(
+        f"{f'(d) twilio-python alone, {args.workers} processes x 16 in flight':<58}"
+        f"{alone['rate']:>9,.0f}{alone['seconds']:>9.2f}"
+    )
+    print(
         f"\nours vs (a): {mine['rate'] / loop['rate']:.1f}x (target 2x); "
         f"vs (b): {mine['rate'] / per_job['rate']:.0f}x (target 20x); "
         f"{100 * mine['rate'] / raw['rate']:.0f}% of (c) (target 40%)"
+    )
+    print(
+        f"the client alone (d) reaches {100 * alone['rate'] / raw['rate']:.0f}% of (c); "
+        f"ours is {100 * mine['rate'] / alone['rate']:.0f}% of (d)"
     )
     print(
         "peak memory per worker (VmHWM): "
