@@ -182,7 +182,7 @@ def _join_list(ctx: SmsContext, subscriber: SenderRecord, name: str) -> tuple[in
 
     Returns the list's id and whether the subscriber was added (False: on it already).
     The usual case, a list that exists and a new member, is one statement that finds
-    the list and adds the member; the list is looked up on its own only otherwise.
+    the list and adds the member; a member already on it costs one look-up more.
     """
     by_name, _ = _membership_inserts(ctx.session.get_bind().dialect.name)
     added = ctx.session.execute(
@@ -190,6 +190,10 @@ def _join_list(ctx: SmsContext, subscriber: SenderRecord, name: str) -> tuple[in
     ).scalar()
     if added is not None:
         return added, True
+    # Nothing added: the subscriber is on the list already, or there is no such list yet.
+    existing = ctx.session.scalar(select(CampaignList.id).where(CampaignList.name == name))
+    if existing is not None:
+        return existing, False
     campaign = keywords.get_or_create_list(ctx.session, name)
     return campaign.id, _add_member(ctx, subscriber, campaign.id)
 
