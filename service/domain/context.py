@@ -111,9 +111,7 @@ class SmsContext:
     @property
     def subscriber(self) -> SenderRecord | None:
         if not self._looked_up:
-            row = self.session.execute(
-                _SUBSCRIBER_BY_HASH, {"phone_hash": self.phone_hash}
-            ).first()
+            row = self.session.execute(_SUBSCRIBER_BY_HASH, {"phone_hash": self.phone_hash}).first()
             self._subscriber = None if row is None else SenderRecord(row._mapping)
             self._looked_up = True
         return self._subscriber

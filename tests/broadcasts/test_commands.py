@@ -148,9 +148,7 @@ def test_quiet_hours_delay_bcast_but_not_move(app, phone, organizer, seed, sessi
     assert "Quiet hours" not in urgent
 
 
-def test_status_says_when_quiet_hours_paused_a_broadcast(
-    phone, organizer, seed, session, runtime
-):
+def test_status_says_when_quiet_hours_paused_a_broadcast(phone, organizer, seed, session, runtime):
     seed(3)
     phone(ORGANIZER).text(f"SEND {code_of(phone(ORGANIZER).text('BCAST we march at noon'))}")
     [broadcast_id] = [b.id for b in broadcasts(session)]

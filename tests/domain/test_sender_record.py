@@ -31,9 +31,9 @@ def _updates(runtime) -> list[str]:  # type: ignore[no-untyped-def]
     event.listen(
         runtime.database.engine,
         "before_cursor_execute",
-        lambda _c, _cur, statement, *_: seen.append(statement)
-        if statement.startswith("UPDATE subscribers")
-        else None,
+        lambda _c, _cur, statement, *_: (
+            seen.append(statement) if statement.startswith("UPDATE subscribers") else None
+        ),
     )
     return seen
 

@@ -71,9 +71,7 @@ def pause_sending(
         session.scalars(
             update(Broadcast)
             .where(Broadcast.state == "sending", Broadcast.urgent.is_(False), *which)
-            .values(
-                state="scheduled", send_at=next_allowed(now, quiet_hours, zone), updated_at=now
-            )
+            .values(state="scheduled", send_at=next_allowed(now, quiet_hours, zone), updated_at=now)
             .returning(Broadcast.id)
             .execution_options(synchronize_session=False)
         )
