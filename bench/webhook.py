@@ -8,8 +8,8 @@ A third phase measures the app again while a broadcast goes out (two RQ workers
 sending to the local Twilio-compatible server): the soak's mix, at a load the
 idle figure can be compared with.
 
-Both servers run under gunicorn with the same settings (2 sync workers, as in
-production on 2 cores), side by side, and are measured in turns for a few rounds
+Both servers run under gunicorn with the same settings (WEB_CONCURRENCY sync
+workers, 4 unless set, as the Procfile runs them), side by side, and are measured in turns for a few rounds
 (--rounds), so that a shared host that speeds up or slows down during the run
 moves both figures of a round alike. For each it measures (1) the most signed
 requests per second a pool of concurrent clients gets through, and (2) p50/p99
@@ -74,7 +74,7 @@ def start(app: str, env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
             "gunicorn",
             "--no-control-socket",
             "--workers",
-            os.environ.get("WEB_CONCURRENCY", "2"),
+            os.environ.get("WEB_CONCURRENCY", "4"),
             "--bind",
             f"127.0.0.1:{port}",
             "--log-level",
@@ -292,7 +292,7 @@ def main() -> None:
 
     kind = "PostgreSQL" if "postgres" in database else "SQLite"
     print(
-        f"\nwebhook benchmark: {kind}, gunicorn {os.environ.get('WEB_CONCURRENCY', '2')} sync "
+        f"\nwebhook benchmark: {kind}, gunicorn {os.environ.get('WEB_CONCURRENCY', '4')} sync "
         f"workers, {os.cpu_count()} cores, {args.rounds} rounds of {args.seconds:.0f}s per phase"
     )
     print(
