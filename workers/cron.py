@@ -12,7 +12,7 @@ from rq import cron
 from service.queues import ALERTS, DEFAULT
 from workers.alerts import sweep_escalations
 from workers.broadcasts import sweep_broadcasts
-from workers.sweeps import apply_retention, drain_outbox, sweep_sends
+from workers.sweeps import apply_retention, drain_outbox, look_up_unknowns, sweep_sends
 
 # Escalation timers live in the database; this pass is what makes them fire on time.
 cron.register(sweep_escalations, ALERTS, interval=1, job_timeout=30, result_ttl=10)
@@ -22,6 +22,9 @@ cron.register(sweep_broadcasts, ALERTS, interval=5, job_timeout=60, result_ttl=3
 cron.register(drain_outbox, ALERTS, interval=5, job_timeout=60, result_ttl=30)
 # Claims whose worker died (reported unknown), one-off texts whose job was lost.
 cron.register(sweep_sends, ALERTS, interval=10, job_timeout=60, result_ttl=30)
+# Unknown outcomes, asked of the provider: not urgent, and each is an HTTP call that
+# pages should not wait behind, so on default.
+cron.register(look_up_unknowns, DEFAULT, interval=30, job_timeout=300, result_ttl=60)
 # Bodies past RETENTION_DAYS, expired confirmation codes: hourly, and a pass that may
 # take a while, so it waits its turn behind broadcasts rather than in front of pages.
 cron.register(apply_retention, DEFAULT, interval=3600, job_timeout=600, result_ttl=3600)

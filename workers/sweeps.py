@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from service.domain import outbox, retention, sending
+from service.domain import outbox, retention, sending, unknowns
 from service.domain.context import Effect
 from service.models import utcnow
 from service.queues import ALERTS
@@ -41,6 +41,15 @@ def sweep_sends() -> dict[str, int]:
     if abandoned or stale:
         log.info("sweep: %d claims marked unknown, %d notices re-driven", abandoned, len(stale))
     return {"unknown": abandoned, "redriven": len(stale)}
+
+
+def look_up_unknowns() -> dict[str, int]:
+    """Ask the provider about texts whose outcome is unknown (service/domain/unknowns.py)."""
+    rt = current()
+    results = unknowns.look_up(rt.database, rt.vault, rt.gateway, utcnow())
+    if results:
+        log.info("unknown texts looked up: %s", results)
+    return results
 
 
 def drain_outbox() -> int:

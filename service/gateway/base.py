@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from datetime import datetime
+from typing import NamedTuple, Protocol
 
 # Twilio error codes that will fail the same way every time for this number.
 PERMANENT_CODES = frozenset({21211, 21408, 21610, 21612, 21614, 30004, 30005, 30006})
@@ -34,9 +35,18 @@ class SendError(Exception):
         self.retry_after = retry_after
 
 
+class SentText(NamedTuple):
+    sid: str
+    created_at: datetime  # aware, UTC
+
+
 class SmsGateway(Protocol):
     name: str
 
     def send(self, to: str, body: str, *, validity_period: int | None = None) -> str:
         """Hand one text to the provider; return its message id or raise SendError."""
+        ...
+
+    def sent_to(self, to: str) -> list[SentText] | None:
+        """The provider's latest texts to `to`, newest first; None if it cannot be asked."""
         ...

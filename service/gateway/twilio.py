@@ -8,9 +8,11 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 from urllib3.exceptions import NewConnectionError
 
-from service.gateway.base import PERMANENT_CODES, SendError
+from service.gateway.base import PERMANENT_CODES, SendError, SentText
 
 REQUEST_TIMEOUT_SECONDS = 10
+# Texts to one number that a look-up reads (Twilio lists the newest first).
+LOOKUP_LIMIT = 20
 
 
 class TwilioGateway:
@@ -57,6 +59,13 @@ class TwilioGateway:
                 f"twilio: no clear answer ({type(exc).__name__})", ambiguous=True
             ) from None
         return str(message.sid)
+
+    def sent_to(self, to: str) -> list[SentText] | None:
+        try:
+            messages = self.client.messages.list(to=to, limit=LOOKUP_LIMIT)
+        except (TwilioException, requests.exceptions.RequestException):
+            return None
+        return [SentText(str(m.sid), m.date_created) for m in messages if m.date_created]
 
 
 def sender_options(from_number: str, messaging_service_sid: str) -> dict[str, object]:

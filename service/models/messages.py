@@ -65,6 +65,8 @@ class OutboundMessage(Base):
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # An unknown text is looked up at the provider once (service/domain/unknowns.py).
+    looked_up_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (
         # A recipient can never be queued twice for one broadcast.

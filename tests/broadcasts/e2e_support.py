@@ -88,3 +88,22 @@ def numbers_with_status(stack: Stack, status: str) -> set[str]:
             return {rt.vault.decrypt(phone) for phone in encrypted}
     finally:
         rt.database.dispose()
+
+
+def look_up_unknowns(stack: Stack) -> dict[str, int]:
+    """The clock's look-up of unknown texts at the provider, done now rather than a
+    LOOK_AFTER later."""
+    from service.domain import unknowns
+    from service.models import utcnow
+
+    rt = stack.runtime()
+    results: Counter[str] = Counter()
+    try:
+        # One pass looks up a page of them, as one run of the clock's job does.
+        while page := unknowns.look_up(
+            rt.database, rt.vault, rt.gateway, utcnow() + unknowns.LOOK_AFTER
+        ):
+            results.update(page)
+    finally:
+        rt.close()
+    return dict(results)

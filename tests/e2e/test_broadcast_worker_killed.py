@@ -1,5 +1,6 @@
 """Kill -9 the only worker in the middle of a 2,000-recipient broadcast, start another: no
-recipient gets two texts, and every recipient gets one or is reported unknown (a handful)."""
+recipient gets two texts, and every recipient gets one or is reported unknown (a handful);
+looked up at the provider, the unknown texts that reached it are found."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import pytest
 
 from tests.broadcasts.e2e_support import (
     ORGANIZER,
+    look_up_unknowns,
     numbers_with_status,
     per_number,
     prepare,
@@ -50,3 +52,8 @@ def test_a_killed_worker_loses_nothing_and_sends_nothing_twice(stack, fake_twili
     status = stack.text(ORGANIZER, "STATUS")
     if unknown:
         assert f"{unknown} unknown" in status, status
+
+    # The clock then asks the provider about each unknown text: those that reached it
+    # are recorded sent, and only those that never left stay unknown.
+    looked_up = look_up_unknowns(stack)
+    assert numbers_with_status(stack, "unknown") == missing, looked_up
