@@ -88,19 +88,22 @@ def settle(session: Session, unknown: Unknown, sent: list[SentText] | None, now:
         return "settled meanwhile"
     message.looked_up_at = now
     since = unknown.claimed_at - CLOCK_SKEW
-    candidates = [text.sid for text in sent if text.created_at >= since]
+    candidates = [text for text in sent if text.created_at >= since]
     known = set(
         session.scalars(
-            select(OutboundMessage.provider_sid).where(OutboundMessage.provider_sid.in_(candidates))
+            select(OutboundMessage.provider_sid).where(
+                OutboundMessage.provider_sid.in_([text.sid for text in candidates])
+            )
         )
     )
-    fresh = [sid for sid in candidates if sid not in known]
+    fresh = [text for text in candidates if text.sid not in known]
     if not fresh:
         return "not found"
     if len(fresh) > 1 or _another_unknown(session, message, since):
         return "ambiguous"
     message.status = "sent"
-    message.provider_sid = fresh[0]
+    message.provider_sid = fresh[0].sid
+    message.sent_at = fresh[0].created_at
     message.updated_at = now
     session.flush()
     delivery.apply_early_callbacks(session, message, now)

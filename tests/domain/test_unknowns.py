@@ -58,6 +58,7 @@ def test_a_text_the_provider_holds_is_recorded_with_its_callbacks(
     assert look_up(runtime, gateway) == {"found": 1}
     found = row(runtime, message_id)
     assert (found.status, found.provider_sid) == ("delivered", sid)
+    assert found.sent_at >= found.claimed_at  # when the provider took it
     assert look_up(runtime, gateway) == {}
 
 
