@@ -6,23 +6,8 @@ import pytest
 from sqlalchemy import select
 
 from service.domain import sending
-from service.gateway.build import build_gateway
 from service.models import OutboundMessage, Subscriber, utcnow
-from tests.support.records import add_subscriber
-
-NUMBER = "+12155550100"
-
-
-@pytest.fixture
-def gateway(twilio_config):  # type: ignore[no-untyped-def]
-    return build_gateway(twilio_config)
-
-
-@pytest.fixture
-def subscriber(session, runtime):  # type: ignore[no-untyped-def]
-    sub = add_subscriber(session, runtime.vault, NUMBER)
-    session.commit()
-    return sub
+from tests.domain.conftest import NUMBER
 
 
 def queue(session, runtime, subscriber, body="The camp moved to City Hall"):  # type: ignore[no-untyped-def]

@@ -5,27 +5,13 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
-import pytest
-
 from service.domain import delivery, sending, unknowns
 from service.gateway.build import build_gateway
 from service.models import OutboundMessage, utcnow
+from tests.domain.conftest import NUMBER
 from tests.support.records import add_subscriber
 
-NUMBER = "+12155550100"
 OTHER = "+12155550101"
-
-
-@pytest.fixture
-def gateway(twilio_config):  # type: ignore[no-untyped-def]
-    return build_gateway(twilio_config)
-
-
-@pytest.fixture
-def subscriber(session, runtime):  # type: ignore[no-untyped-def]
-    sub = add_subscriber(session, runtime.vault, NUMBER)
-    session.commit()
-    return sub
 
 
 def unknown_text(session, runtime, subscriber, claimed_ago=timedelta(minutes=2)):  # type: ignore[no-untyped-def]
