@@ -20,9 +20,10 @@ Fan-out mode prints, in one run:
   at the start and at the end of the run and averaged;
 - (d) the official client alone: our gateway (twilio-python's asyncio client) in
   as many processes as workers, as many texts in flight as ours, and nothing
-  else (no ledger, rate limiter or fence). No sender built on twilio-python
-  goes faster on this machine, so it shows how much of (c) the client itself
-  leaves.
+  else (no ledger, rate limiter or fence): what sending through twilio-python
+  costs before any of the work that makes a broadcast safe, and so how much of
+  (c) the client itself leaves. (c) runs its client in one process, (d) in as
+  many as ours, so on a host with room (d) can pass (c).
 
 Plan mode seeds N subscribers and times planning them into the ledger
 (keyset pages, INSERT ... SELECT), then plans a second broadcast under
