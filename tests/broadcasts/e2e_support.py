@@ -99,10 +99,14 @@ def look_up_unknowns(stack: Stack) -> dict[str, int]:
     rt = stack.runtime()
     results: Counter[str] = Counter()
     try:
-        # One pass looks up a page of them, as one run of the clock's job does.
-        while page := unknowns.look_up(
-            rt.database, rt.vault, rt.gateway, utcnow() + unknowns.LOOK_AFTER
-        ):
+        # One pass looks up a page of them, as one run of the clock's job does; a
+        # provider that cannot be asked leaves them due, so the passes are bounded.
+        for _ in range(10):
+            page = unknowns.look_up(
+                rt.database, rt.vault, rt.gateway, utcnow() + unknowns.LOOK_AFTER
+            )
+            if not page:
+                break
             results.update(page)
     finally:
         rt.close()
