@@ -12,7 +12,7 @@ from datetime import timedelta
 from service.domain import outbox, retention, sending, unknowns
 from service.domain.context import Effect
 from service.models import utcnow
-from service.queues import ALERTS
+from service.queues import DEFAULT
 from workers.runtime import current
 
 log = logging.getLogger(__name__)
@@ -28,11 +28,13 @@ def sweep_sends() -> dict[str, int]:
     with rt.database.session() as session:
         abandoned = sending.mark_abandoned_claims(session, now)
         stale = sending.queued_notice_ids(session, now - NOTICE_GRACE)
-    # On the queue served first: a one-off text must not wait behind a broadcast.
+    # On default, not alerts: delivering one takes a bulk rate token, which during a
+    # broadcast can hold a worker for a while, and the pager must stay free for pages
+    # (alert texts are re-driven by the escalation sweep, in the pages' own lane).
     for message_id in stale:
         rt.enqueue(
             Effect(
-                ALERTS,
+                DEFAULT,
                 "workers.sending.deliver_notice",
                 (message_id,),
                 job_id=f"notice-{message_id}",
