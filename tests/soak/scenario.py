@@ -28,6 +28,7 @@ DISPATCHER = "+12155550102"
 TIER_ONE = ("+12155550111", "+12155550112")
 TIER_TWO = "+12155550121"
 ESCALATION_TIMEOUT = 6
+REDIS_DOWN_SECONDS = 1.5  # how long each chaos restart of Redis keeps it down
 
 
 @dataclass
@@ -115,8 +116,8 @@ def run(settings: Settings) -> tuple[Run, dict[str, Any]]:
                     workers[victim] = stack.start_worker()
                     note("kill -9 a worker, start another")
                 elif action == "restart redis":
-                    redis.restart(down_for=1.5)
-                    note("Redis restarted (down 1.5 s)")
+                    redis.restart(down_for=REDIS_DOWN_SECONDS)
+                    note(f"Redis restarted (down {REDIS_DOWN_SECONDS} s)")
                 elif action == "restart web":
                     web = next(
                         p for name, p, _ in stack.processes if name == "web" and p.poll() is None
