@@ -20,7 +20,8 @@ from tests.soak.traffic import TrafficLog
 # Tier 2 is due ESCALATION_TIMEOUT after tier 1; the clock sweeps every second.
 ESCALATION_SLACK = 5.0
 # A Redis restart around the due time delays tier 2 by more than the slack, by design:
-# the outage itself (REDIS_DOWN_SECONDS), the clock and workers that exit with it and start again,
+# the outage itself (REDIS_DOWN_SECONDS), the clock and workers that exit with it and
+# start again,
 # and the page's re-drive (workers/alerts.py REDRIVE_AFTER). Seen here: +5.0 s, +6.8 s.
 REDIS_RESTART_ALLOWANCE = 5.0
 # A worker that dies mid-send leaves at most two claimed groups of 16 texts without an
@@ -203,6 +204,9 @@ def _redis_down_near(run: Run, due: float) -> bool:
     for at, what in run.events:
         if what.startswith("Redis restarted"):
             back = run.alert_sent_at + (at - alert_at)  # the note is written once it is up
-            if back - REDIS_DOWN_SECONDS <= due + ESCALATION_SLACK and back >= due - ESCALATION_SLACK:
+            if (
+                back - REDIS_DOWN_SECONDS <= due + ESCALATION_SLACK
+                and back >= due - ESCALATION_SLACK
+            ):
                 return True
     return False
