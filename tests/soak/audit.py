@@ -21,8 +21,8 @@ from tests.soak.traffic import TrafficLog
 ESCALATION_SLACK = 5.0
 # A Redis restart around the due time delays tier 2 by more than the slack, by design:
 # the outage itself (REDIS_DOWN_SECONDS), the clock and workers that exit with it and
-# start again,
-# and the page's re-drive (workers/alerts.py REDRIVE_AFTER). Seen here: +5.0 s, +6.8 s.
+# start again, and the page's re-drive (workers/alerts.py REDRIVE_AFTER). Seen here:
+# +5.0 s and +6.8 s.
 REDIS_RESTART_ALLOWANCE = 5.0
 # A worker that dies mid-send leaves at most two claimed groups of 16 texts without an
 # answer: those are reported "unknown", never resent.
