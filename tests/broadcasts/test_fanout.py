@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from dataclasses import replace
-from datetime import UTC, datetime, time, timedelta
+from datetime import time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -328,7 +328,9 @@ def test_quiet_hours_pause_a_broadcast_in_flight_until_they_end(
     assert len(fake_twilio.messages()) == 3
     # Quiet hours begin (21:00-08:00 in New York; 03:00 UTC is 22:00 or 23:00 there).
     span, zone = (time(21, 0), time(8, 0)), ZoneInfo("America/New_York")
-    night = datetime(2026, 12, 2, 3, 0, tzinfo=UTC)
+    # Tomorrow's, so that the end of the span is still ahead of the real clock below.
+    night = (utcnow() + timedelta(days=1)).replace(hour=3, minute=0, second=0, microsecond=0)
+    eight_in_new_york = (night + timedelta(hours=10)).astimezone(zone).replace(hour=8, minute=0)
     with runtime.database.session() as session:
         morning = night + timedelta(hours=12)  # 10:00 in New York
         assert quiet_hours.pause_sending(session, span, zone, morning) == []
@@ -336,7 +338,7 @@ def test_quiet_hours_pause_a_broadcast_in_flight_until_they_end(
     with runtime.database.session() as session:
         paused = session.get(Broadcast, broadcast_id)
         assert paused.state == "scheduled"
-        assert paused.send_at == datetime(2026, 12, 2, 13, 0, tzinfo=UTC)  # 08:00 EST
+        assert paused.send_at == eight_in_new_york
         assert session.get(Broadcast, urgent_id).state == "sending"
         # Its chunks wait for it, however long their leases have lapsed.
         later = utcnow() + fanout.UNLEASED_GRACE + timedelta(minutes=5)
