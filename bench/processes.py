@@ -25,6 +25,15 @@ def peak_kb(pid: int) -> int:
     return 0
 
 
+def host_ticks() -> tuple[int, int]:
+    """The host's CPU ticks since boot, (all, idle), summed over its cores."""
+    try:
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except OSError:
+        return 0, 0
+    return sum(fields), fields[3] + fields[4]  # idle + iowait
+
+
 def process_table() -> dict[int, tuple[int, str, float]]:
     """Every readable process: pid -> (parent pid, command name, CPU seconds so far)."""
     table = {}
@@ -42,3 +51,15 @@ def _stat(stat: str) -> tuple[int, str, float]:
     comm = stat[stat.index("(") + 1 : stat.rindex(")")]
     fields = stat[stat.rindex(")") + 2 :].split()
     return int(fields[1]), comm, (int(fields[11]) + int(fields[12])) / _TICK
+
+
+def cpu_used(
+    before: dict[str, dict[int, float]], after: dict[str, dict[int, float]]
+) -> dict[str, float]:
+    """CPU seconds each kind of process used between two snapshots of the same kinds
+    (kind -> pid -> CPU seconds so far); a process new in `after` counts from zero."""
+    return {
+        kind: sum(cpu - before[kind].get(pid, 0.0) for pid, cpu in pids.items())
+        for kind, pids in after.items()
+        if pids
+    }

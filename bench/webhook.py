@@ -43,7 +43,7 @@ from twilio.request_validator import RequestValidator
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench.processes import process_table  # noqa: E402
+from bench.processes import cpu_used, process_table  # noqa: E402
 
 TOKEN = "development-token"
 KEY = "q0Z7m9mRkq5W3bVx0pE1t2yU8iO4aS6dF7gH9jK0lZc="
@@ -199,16 +199,6 @@ def cpu_snapshot(server_pid: int) -> dict[str, dict[int, float]]:
         "app": {pid: processes[pid][2] for pid in server if pid in processes},
         "PostgreSQL": {pid: cpu for pid, (_, comm, cpu) in processes.items() if comm == "postgres"},
         "load generator": {os.getpid(): time.process_time()},
-    }
-
-
-def cpu_used(
-    before: dict[str, dict[int, float]], after: dict[str, dict[int, float]]
-) -> dict[str, float]:
-    return {
-        kind: sum(cpu - before[kind].get(pid, 0.0) for pid, cpu in pids.items())
-        for kind, pids in after.items()
-        if pids
     }
 
 

@@ -122,14 +122,11 @@ def _number(session: Session, vault: Vault, message: OutboundMessage) -> str | N
 
 
 def _another_unknown(session: Session, message: OutboundMessage, since: datetime) -> bool:
-    same_person = (
-        OutboundMessage.subscriber_id == message.subscriber_id
-        if message.subscriber_id is not None
-        else OutboundMessage.person_id == message.person_id
-        if message.person_id is not None
-        else None
-    )
-    if same_person is None:
+    if message.subscriber_id is not None:
+        same_person = OutboundMessage.subscriber_id == message.subscriber_id
+    elif message.person_id is not None:
+        same_person = OutboundMessage.person_id == message.person_id
+    else:
         return False
     return (
         session.scalar(
