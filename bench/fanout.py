@@ -46,6 +46,7 @@ import sys
 import tempfile
 import time
 import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -156,15 +157,12 @@ def ours(env: dict[str, str], fake: FakeTwilio, phones: list[str], workers: int)
             if time.monotonic() > deadline:
                 raise RuntimeError("workers did not start")
             time.sleep(0.1)
-        server = fake.process.pid if fake.process else None
-        worker_pids = [p.pid for p in processes]
-        cpu_before, host_before = cpu_snapshot("workers", worker_pids, server), host_ticks()
+        accounted = account("workers", [p.pid for p in processes], fake)
         started = time.time()
         broadcast_id = confirm_broadcast(rt)
         rt.enqueue(Effect("broadcasts", "workers.broadcasts.advance", (broadcast_id,)))
         _wait_accepted(fake, len(phones))
-        cpu = cpu_used(cpu_before, cpu_snapshot("workers", worker_pids, server))
-        host_after, waited = host_ticks(), time.time() - started
+        cpu = accounted()
         arrivals = [m["received_at"] for m in fake.messages()]
         first, last = min(arrivals), max(arrivals)
         peaks = [peak_kb(p.pid) for p in processes]
@@ -181,15 +179,28 @@ def ours(env: dict[str, str], fake: FakeTwilio, phones: list[str], workers: int)
         "rate": len(phones) / seconds,
         "peak_kb": peaks,
         "first": first - started,
-        "cpu_seconds": cpu,
-        "wall_seconds": waited,
-        "host_busy": _busy(host_before, host_after),
+        "cpu": cpu,
     }
 
 
+def account(label: str, senders: list[int], fake: FakeTwilio) -> Callable[[], dict]:
+    """Start counting the CPU of every process a send runs through; call the result when
+    the send is over. Every part shares the same cores, so where the CPU went explains
+    the rate (Linux's /proc; elsewhere the figures come back empty)."""
+    server = fake.process.pid if fake.process else None
+    before, host_before, started = cpu_snapshot(label, senders, server), host_ticks(), time.time()
+
+    def over() -> dict:
+        used = cpu_used(before, cpu_snapshot(label, senders, server))
+        (total, idle), seconds = host_ticks(), time.time() - started
+        total, idle = total - host_before[0], idle - host_before[1]
+        busy = 1 - idle / total if total else None
+        return {"cpu_seconds": used, "wall_seconds": seconds, "host_busy": busy}
+
+    return over
+
+
 def cpu_snapshot(label: str, senders: list[int], server: int | None) -> dict[str, dict[int, float]]:
-    """CPU seconds so far of every process the send runs through: every part shares the
-    same cores, so where the CPU went explains the rate (Linux's /proc; else empty)."""
     table = process_table()
     return {
         label: {pid: table[pid][2] for pid in senders if pid in table},
@@ -197,11 +208,6 @@ def cpu_snapshot(label: str, senders: list[int], server: int | None) -> dict[str
         "PostgreSQL": {pid: cpu for pid, (_, comm, cpu) in table.items() if comm == "postgres"},
         "Redis": {pid: cpu for pid, (_, comm, cpu) in table.items() if comm == "redis-server"},
     }
-
-
-def _busy(before: tuple[int, int], after: tuple[int, int]) -> float | None:
-    total, idle = after[0] - before[0], after[1] - before[1]
-    return 1 - idle / total if total else None
 
 
 def _wait_accepted(fake: FakeTwilio, count: int, timeout: float = 900) -> None:
@@ -315,23 +321,17 @@ def client_alone(fake: FakeTwilio, phones: list[str], workers: int, in_flight: i
     for process in processes:
         process.start()
     ready.wait(timeout=60)  # every process has imported and built its client
-    server = fake.process.pid if fake.process else None
-    senders = [p.pid for p in processes if p.pid is not None]
-    cpu_before, host_before = cpu_snapshot("clients", senders, server), host_ticks()
-    started = time.time()
+    accounted = account("clients", [p.pid for p in processes if p.pid is not None], fake)
     go.set()
     ends = [spans.get(timeout=900) for _ in processes]
-    cpu = cpu_used(cpu_before, cpu_snapshot("clients", senders, server))
-    host_after, waited = host_ticks(), time.time() - started
+    cpu = accounted()
     for process in processes:
         process.join(timeout=30)
     seconds = max(end for _, end in ends) - min(start for start, _ in ends)
     return {
         "seconds": seconds,
         "rate": len(phones) / seconds,
-        "cpu_seconds": cpu,
-        "wall_seconds": waited,
-        "host_busy": _busy(host_before, host_after),
+        "cpu": cpu,
     }
 
 
@@ -383,11 +383,10 @@ def plan(env: dict[str, str], count: int) -> dict:
 def where_the_cpu_went(name: str, result: dict, texts: int) -> str:
     """One line: how busy the host was while `name` sent, and which processes kept it busy."""
     cores = os.cpu_count() or 1
-    busy = result["host_busy"]
-    seconds = result["wall_seconds"]
+    busy, seconds = result["cpu"]["host_busy"], result["cpu"]["wall_seconds"]
     parts = [
         f"{kind} {used / seconds:.2f} cores ({used * 1000 / texts:.2f} ms per text)"
-        for kind, used in result["cpu_seconds"].items()
+        for kind, used in result["cpu"]["cpu_seconds"].items()
     ]
     host = f"the host was {busy:.0%} busy ({cores} cores)" if busy is not None else "CPU"
     return f"while {name} sent ({seconds:.1f} s), {host}: " + ", ".join(parts)
