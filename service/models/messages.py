@@ -48,7 +48,8 @@ class OutboundMessage(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     purpose: Mapped[str] = mapped_column(String(12))  # notice | broadcast | page
-    broadcast_id: Mapped[int | None] = mapped_column(index=True)
+    # Looked up through the unique (broadcast_id, subscriber_id) index below.
+    broadcast_id: Mapped[int | None] = mapped_column()
     subscriber_id: Mapped[int | None] = mapped_column(
         ForeignKey("subscribers.id", ondelete="SET NULL")
     )
