@@ -228,8 +228,10 @@ def queue_notice(
     person: Person | None = None,
     to: str | None = None,
     purpose: str = "notice",
+    now: datetime | None = None,
 ) -> OutboundMessage:
     """Put a one-off text in the ledger (the caller enqueues its delivery after commit)."""
+    now = now or utcnow()
     message = OutboundMessage(
         purpose=purpose,
         subscriber_id=subscriber.id if subscriber else None,
@@ -237,6 +239,8 @@ def queue_notice(
         to_enc=vault.encrypt(to) if to else None,
         body_enc=vault.encrypt(body),
         status="queued",
+        created_at=now,
+        updated_at=now,
     )
     session.add(message)
     session.flush()

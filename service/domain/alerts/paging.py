@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from service.config import Config
 from service.domain.alerts import reply_codes
 from service.domain.alerts.replies import render, snippet
+from service.domain.sending import queue_notice
 from service.models import Alert, AlertText, OutboundMessage, Person, Zone
 from service.vault import Vault
 
@@ -96,17 +97,7 @@ def notice(
     to: str | None = None,
 ) -> int:
     """Queue one alert notice to a person or a bare number; returns the ledger id."""
-    row = OutboundMessage(
-        purpose=NOTICE,
-        person_id=person.id if person else None,
-        to_enc=vault.encrypt(to) if to else None,
-        body_enc=vault.encrypt(body),
-        status="queued",
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(row)
-    session.flush()
+    row = queue_notice(session, vault, body, person=person, to=to, purpose=NOTICE, now=now)
     session.add(
         AlertText(
             alert_id=alert.id,
