@@ -11,6 +11,7 @@ from sqlalchemy import Integer, bindparam, delete, insert, select, update
 
 from service.database import insert_or_ignore_in
 from service.domain import keywords, zones
+from service.domain.alerts import reporting
 from service.domain.context import SenderRecord, SmsContext
 from service.models import (
     CampaignList,
@@ -118,6 +119,7 @@ def forget(ctx: SmsContext, command: Command) -> str | None:
         .where(OutboundMessage.subscriber_id == subscriber.id)
         .values(to_enc=None, body_enc=None)
     )
+    reporting.forget_reporter(session, ctx.phone_hash)
     subscriber.phone_enc = None
     subscriber.zone_id = None
     subscriber.language = "en"

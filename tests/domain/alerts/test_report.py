@@ -77,3 +77,25 @@ def test_report_escalates_through_dispatcher_tiers(phone, crew):
     phone(SUPPORTER).text("REPORT vans on Elm")
     assert len(crew.sweep(T + 1)) == 1
     assert "REPORT (unverified)" in crew.texts("+12155550141")[0]
+
+
+def test_forget_takes_the_reporter_out_of_their_reports(phone, crew):
+    phone(SUPPORTER).text("REPORT vans on Elm")
+    phone(DISPATCHER).text("1C")
+    assert len(crew.to_number(SUPPORTER)) == 1
+    phone(SUPPORTER).text("REPORT vans again, on Oak")  # refused by the limit: no second alert
+
+    assert "erased" in phone(SUPPORTER).text("FORGET")
+    report = crew.alert()
+    assert report.reporter_enc is None and report.reporter_language is None
+    assert report.reporter_hash is not None  # the per-number limit still holds
+    assert report.body_enc is not None  # the report itself stays for the responders
+    assert crew.to_number(SUPPORTER) == []  # the text that told them: no number, no body
+
+
+def test_a_report_closed_after_forget_tells_nobody(phone, crew):
+    phone(SUPPORTER).text("REPORT vans on Elm")
+    phone(SUPPORTER).text("FORGET")
+    phone(DISPATCHER).text("1C")
+    assert crew.alert().status == "closed"
+    assert crew.to_number(SUPPORTER) == []
