@@ -8,17 +8,20 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import Integer, bindparam, delete, insert, select, update
+from sqlalchemy.orm import Session
 
 from service.database import insert_or_ignore_in
 from service.domain import keywords, zones
-from service.domain.alerts import reporting
 from service.domain.context import SenderRecord, SmsContext
 from service.models import (
+    Alert,
+    AlertText,
     CampaignList,
     ConsentEvent,
     InboundMessage,
     Membership,
     OutboundMessage,
+    Rsvp,
     Subscriber,
 )
 from service.models.base import UTCDateTime
@@ -109,6 +112,7 @@ def forget(ctx: SmsContext, command: Command) -> str | None:
     session = ctx.session
     session.execute(delete(Membership).where(Membership.subscriber_id == subscriber.id))
     session.execute(delete(ConsentEvent).where(ConsentEvent.subscriber_id == subscriber.id))
+    session.execute(delete(Rsvp).where(Rsvp.subscriber_id == subscriber.id))
     session.execute(
         update(InboundMessage)
         .where(InboundMessage.phone_hash == ctx.phone_hash)
@@ -119,7 +123,7 @@ def forget(ctx: SmsContext, command: Command) -> str | None:
         .where(OutboundMessage.subscriber_id == subscriber.id)
         .values(to_enc=None, body_enc=None)
     )
-    reporting.forget_reporter(session, ctx.phone_hash)
+    _forget_reports(session, ctx.phone_hash)
     subscriber.phone_enc = None
     subscriber.zone_id = None
     subscriber.language = "en"
@@ -128,6 +132,31 @@ def forget(ctx: SmsContext, command: Command) -> str | None:
     ctx.keep_body = False
     _opt_out(ctx, subscriber, command.word)
     return None if already_forgotten else ctx.reply("forgotten", language=language)
+
+
+def _forget_reports(session: Session, phone_hash: str) -> None:
+    """Their number and language leave the REPORTs they made, and the texts written to
+    them about those lose number and body (one still queued is then skipped). The
+    reports stay, since responders may be acting on them, and so does the keyed hash,
+    which keeps the per-number REPORT limit."""
+    reports = select(Alert.id).where(Alert.reporter_hash == phone_hash)
+    told = select(AlertText.message_id).where(
+        AlertText.alert_id.in_(reports), AlertText.kind == "notice"
+    )
+    session.execute(
+        update(OutboundMessage)
+        .where(
+            OutboundMessage.id.in_(told),
+            OutboundMessage.person_id.is_(None),
+            OutboundMessage.subscriber_id.is_(None),
+        )
+        .values(to_enc=None, body_enc=None)
+    )
+    session.execute(
+        update(Alert)
+        .where(Alert.reporter_hash == phone_hash)
+        .values(reporter_enc=None, reporter_language=None)
+    )
 
 
 def other(ctx: SmsContext, command: Command) -> str | None:

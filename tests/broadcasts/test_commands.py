@@ -212,6 +212,9 @@ def test_rsvp_counts_once_for_the_latest_meeting_told(phone, organizer, seed, se
     assert ", 1 RSVP" in phone(ORGANIZER).text("STATUS")
     phone(ANA).text("STOP")
     assert phone(ANA).text("RSVP") is None
+    # FORGET erases the RSVP too: who said they would come is about them.
+    phone(ANA).text("FORGET")
+    assert ", 0 RSVP" in phone(ORGANIZER).text("STATUS")
 
 
 @pytest.mark.parametrize("body", ["BCAST", "bcast   ", "Bcast @"])
