@@ -52,7 +52,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench.processes import cpu_used, host_ticks, peak_kb, process_table  # noqa: E402
+from bench.processes import cpu_used, host_ticks, named, peak_kb, process_table  # noqa: E402
 from tests.conftest import TEST_SECRET_KEY, empty_tables  # noqa: E402
 from tests.fake_twilio.control import FakeTwilio  # noqa: E402
 from workers.worker import command as worker_command  # noqa: E402
@@ -205,8 +205,8 @@ def cpu_snapshot(label: str, senders: list[int], server: int | None) -> dict[str
     return {
         label: {pid: table[pid][2] for pid in senders if pid in table},
         "local server": {pid: table[pid][2] for pid in [server] if pid in table},
-        "PostgreSQL": {pid: cpu for pid, (_, comm, cpu) in table.items() if comm == "postgres"},
-        "Redis": {pid: cpu for pid, (_, comm, cpu) in table.items() if comm == "redis-server"},
+        "PostgreSQL": named(table, "postgres"),
+        "Redis": named(table, "redis-server"),
     }
 
 

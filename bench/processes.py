@@ -45,6 +45,11 @@ def process_table() -> dict[int, tuple[int, str, float]]:
     return table
 
 
+def named(table: dict[int, tuple[int, str, float]], command: str) -> dict[int, float]:
+    """CPU seconds so far of every process in `table` (see process_table) running `command`."""
+    return {pid: cpu for pid, (_, comm, cpu) in table.items() if comm == command}
+
+
 def _stat(stat: str) -> tuple[int, str, float]:
     # The command name is in parentheses and may hold spaces; the fields after it start
     # at field 3 (state): the parent pid is field 4, utime and stime fields 14 and 15.

@@ -43,7 +43,7 @@ from twilio.request_validator import RequestValidator
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench.processes import cpu_used, process_table  # noqa: E402
+from bench.processes import cpu_used, named, process_table  # noqa: E402
 
 TOKEN = "development-token"
 KEY = "q0Z7m9mRkq5W3bVx0pE1t2yU8iO4aS6dF7gH9jK0lZc="
@@ -197,7 +197,7 @@ def cpu_snapshot(server_pid: int) -> dict[str, dict[int, float]]:
         server = grown
     return {
         "app": {pid: processes[pid][2] for pid in server if pid in processes},
-        "PostgreSQL": {pid: cpu for pid, (_, comm, cpu) in processes.items() if comm == "postgres"},
+        "PostgreSQL": named(processes, "postgres"),
         "load generator": {os.getpid(): time.process_time()},
     }
 
