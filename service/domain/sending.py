@@ -237,6 +237,7 @@ def queue_notice(
         subscriber_id=subscriber.id if subscriber else None,
         person_id=person.id if person else None,
         to_enc=vault.encrypt(to) if to else None,
+        to_hash=vault.lookup_hash(to) if to else None,
         body_enc=vault.encrypt(body),
         status="queued",
         created_at=now,

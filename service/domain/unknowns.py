@@ -7,7 +7,7 @@ that its list is up to date), the clock asks it once per text for its latest
 texts to that number. Exactly one created since the claim that the ledger does
 not know already is the one: the text is recorded sent with that id, and the
 status callbacks kept for the id are applied. None, or more than one, leaves the
-text unknown; so does another unknown text to the same person, since either of
+text unknown; so does another unknown text to the same number, since either of
 the two could be the one found. A text the provider never got is not sent again:
 the worker that claimed it may be stalled, not dead.
 """
@@ -17,9 +17,10 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, aliased
 
 from service.database import Database
 from service.domain import delivery
@@ -122,23 +123,37 @@ def _number(session: Session, vault: Vault, message: OutboundMessage) -> str | N
 
 
 def _another_unknown(session: Session, message: OutboundMessage, since: datetime) -> bool:
-    if message.subscriber_id is not None:
-        same_person = OutboundMessage.subscriber_id == message.subscriber_id
-    elif message.person_id is not None:
-        same_person = OutboundMessage.person_id == message.person_id
-    else:
+    """Another unknown text to the same number, whether it went through a subscriber
+    row, a person row (one number can be both) or to the number alone."""
+    number = session.scalar(
+        select(_number_hash(OutboundMessage)).where(OutboundMessage.id == message.id)
+    )
+    if number is None:
         return False
+    other = aliased(OutboundMessage)
     return (
         session.scalar(
-            select(OutboundMessage.id)
+            select(other.id)
             .where(
-                same_person,
-                OutboundMessage.id != message.id,
-                OutboundMessage.status == "unknown",
-                OutboundMessage.provider_sid.is_(None),
-                OutboundMessage.claimed_at >= since,
+                other.id != message.id,
+                other.status == "unknown",
+                other.provider_sid.is_(None),
+                other.claimed_at >= since,
+                _number_hash(other) == number,
             )
             .limit(1)
         )
         is not None
+    )
+
+
+def _number_hash(ledger: Any) -> Any:
+    """SQL for the keyed hash of the number a ledger row is addressed to (compared by
+    hash: two encryptions of one number differ), in _number's order of precedence."""
+    return func.coalesce(
+        select(Subscriber.phone_hash)
+        .where(Subscriber.id == ledger.subscriber_id)
+        .scalar_subquery(),
+        select(Person.phone_hash).where(Person.id == ledger.person_id).scalar_subquery(),
+        ledger.to_hash,
     )

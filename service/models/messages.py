@@ -56,6 +56,9 @@ class OutboundMessage(Base):
     person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
     # Set when the recipient is not a subscriber row (a one-off notice).
     to_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # With to_enc, the number's keyed hash: its encryption differs each time, so SQL
+    # tells two texts to one bare number apart only by this.
+    to_hash: Mapped[str | None] = mapped_column(String(64))
     body_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     # queued | claimed | sent | delivered | undelivered | failed | skipped | unknown
     status: Mapped[str] = mapped_column(String(12), default="queued")

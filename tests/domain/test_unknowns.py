@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
-from service.domain import delivery, sending, unknowns
+from service.domain import delivery, people, sending, unknowns
 from service.gateway.build import build_gateway
 from service.models import OutboundMessage, utcnow
 from tests.domain.conftest import NUMBER
@@ -14,9 +14,12 @@ from tests.support.records import add_subscriber
 OTHER = "+12155550101"
 
 
-def unknown_text(session, runtime, subscriber, claimed_ago=timedelta(minutes=2)):  # type: ignore[no-untyped-def]
-    """What a worker killed during the provider call leaves behind."""
-    message = sending.queue_notice(session, runtime.vault, "The camp moved.", subscriber=subscriber)
+def unknown_text(session, runtime, subscriber=None, claimed_ago=timedelta(minutes=2), **to):  # type: ignore[no-untyped-def]
+    """What a worker killed during the provider call leaves behind; addressed to the
+    subscriber, or as `to` says (person=, or to= a bare number)."""
+    message = sending.queue_notice(
+        session, runtime.vault, "The camp moved.", subscriber=subscriber, **to
+    )
     message.status = "unknown"
     message.claimed_at = message.updated_at = utcnow() - claimed_ago
     session.commit()
@@ -99,6 +102,30 @@ def test_two_candidates_or_two_unknown_texts_to_one_person_are_left_alone(
     assert look_up(runtime, gateway) == {"ambiguous": 2}
     assert {row(runtime, m).status for m in (second, third)} == {"unknown"}
     assert row(runtime, first).status == "sent"
+
+
+def test_unknown_texts_to_one_number_by_other_routes_are_left_alone(
+    session, runtime, gateway, subscriber
+):
+    """The subscriber is also a responder, and reported something: three ledger rows
+    reach the one number, and the provider's one text could be any of them."""
+    responder = people.register(session, runtime.vault, NUMBER, "responder")
+    as_subscriber = unknown_text(session, runtime, subscriber)
+    as_person = unknown_text(session, runtime, person=responder)
+    as_reporter = unknown_text(session, runtime, to=NUMBER)
+    gateway.send(NUMBER, "Which one?")
+
+    assert look_up(runtime, gateway) == {"ambiguous": 3}
+    assert {row(runtime, m).status for m in (as_subscriber, as_person, as_reporter)} == {"unknown"}
+
+
+def test_unknown_texts_to_two_bare_numbers_are_told_apart(session, runtime, gateway):
+    reporter = unknown_text(session, runtime, to=NUMBER)
+    unknown_text(session, runtime, to=OTHER)
+    sid = gateway.send(NUMBER, "Responders are on it.")
+
+    assert look_up(runtime, gateway) == {"found": 1, "not found": 1}
+    assert (row(runtime, reporter).status, row(runtime, reporter).provider_sid) == ("sent", sid)
 
 
 def test_two_texts_the_ledger_does_not_know_leave_it_unknown(session, runtime, gateway):
