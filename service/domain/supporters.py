@@ -118,9 +118,14 @@ def forget(ctx: SmsContext, command: Command) -> str | None:
         .where(InboundMessage.phone_hash == ctx.phone_hash)
         .values(body_enc=None, reply_enc=None)
     )
+    # Only one-off texts hold a number or body (a broadcast's rows point at the
+    # subscriber and the broadcast). Saying so lets the unique (broadcast_id,
+    # subscriber_id) index find them directly instead of reading all of it.
     session.execute(
         update(OutboundMessage)
-        .where(OutboundMessage.subscriber_id == subscriber.id)
+        .where(
+            OutboundMessage.broadcast_id.is_(None), OutboundMessage.subscriber_id == subscriber.id
+        )
         .values(to_enc=None, body_enc=None)
     )
     _forget_reports(session, ctx.phone_hash)

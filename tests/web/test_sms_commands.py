@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from service.domain import keywords, zones
+from service.domain import keywords, sending, zones
 from service.models import CampaignList, ConsentEvent, InboundMessage, Membership, Subscriber
 
 ANA = "+12155550100"
@@ -184,8 +184,13 @@ def test_forget_erases_everything_but_the_opt_out(phone, session, runtime):
     session.commit()
     phone(ANA).text("JOIN")
     phone(ANA).text("ZONE north")
+    sub = subscriber(session, runtime)
     phone(ANA).text("my cousin was detained")
+    notice = sending.queue_notice(session, runtime.vault, "Ana, see you at 6", subscriber=sub)
+    session.commit()
     assert "erased" in phone(ANA).text("FORGET")
+    session.expire_all()
+    assert (notice.to_enc, notice.body_enc) == (None, None)
     sub = subscriber(session, runtime)
     assert sub.phone_enc is None and sub.zone_id is None and sub.status == "opted_out"
     assert sub.last_auto_reply_at is None  # not even when we last wrote back
