@@ -252,7 +252,7 @@ def mark_abandoned_claims(session: Session, now: datetime, lease: timedelta = CL
     """Claims whose worker died before recording an outcome: report them as unknown."""
     return session.execute(
         update(OutboundMessage)
-        .where(OutboundMessage.status == "claimed", OutboundMessage.claimed_at < now - lease)
+        .where(OutboundMessage.in_state("claimed"), OutboundMessage.claimed_at < now - lease)
         .values(status="unknown", updated_at=now)
     ).rowcount
 
@@ -263,7 +263,7 @@ def queued_notice_ids(session: Session, older_than: datetime, limit: int = 500) 
         session.scalars(
             select(OutboundMessage.id)
             .where(
-                OutboundMessage.status == "queued",
+                OutboundMessage.in_state("queued"),
                 OutboundMessage.broadcast_id.is_(None),
                 OutboundMessage.created_at < older_than,
             )

@@ -17,10 +17,9 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import Session
 
 from service.database import Database
 from service.domain import delivery
@@ -59,7 +58,7 @@ def due(session: Session, vault: Vault, now: datetime, limit: int = 20) -> list[
     messages = session.scalars(
         select(OutboundMessage)
         .where(
-            OutboundMessage.status == "unknown",
+            OutboundMessage.in_state("unknown"),
             OutboundMessage.provider_sid.is_(None),
             OutboundMessage.looked_up_at.is_(None),
             OutboundMessage.updated_at <= now - LOOK_AFTER,
@@ -125,21 +124,18 @@ def _number(session: Session, vault: Vault, message: OutboundMessage) -> str | N
 def _another_unknown(session: Session, message: OutboundMessage, since: datetime) -> bool:
     """Another unknown text to the same number, whether it went through a subscriber
     row, a person row (one number can be both) or to the number alone."""
-    number = session.scalar(
-        select(_number_hash(OutboundMessage)).where(OutboundMessage.id == message.id)
-    )
+    number = session.scalar(select(_recipient_hash()).where(OutboundMessage.id == message.id))
     if number is None:
         return False
-    other = aliased(OutboundMessage)
     return (
         session.scalar(
-            select(other.id)
+            select(OutboundMessage.id)
             .where(
-                other.id != message.id,
-                other.status == "unknown",
-                other.provider_sid.is_(None),
-                other.claimed_at >= since,
-                _number_hash(other) == number,
+                OutboundMessage.id != message.id,
+                OutboundMessage.in_state("unknown"),
+                OutboundMessage.provider_sid.is_(None),
+                OutboundMessage.claimed_at >= since,
+                _recipient_hash() == number,
             )
             .limit(1)
         )
@@ -147,13 +143,13 @@ def _another_unknown(session: Session, message: OutboundMessage, since: datetime
     )
 
 
-def _number_hash(ledger: Any) -> Any:
-    """SQL for the keyed hash of the number a ledger row is addressed to (compared by
-    hash: two encryptions of one number differ), in _number's order of precedence."""
+def _recipient_hash() -> ColumnElement[str | None]:
+    """The keyed hash of the number a ledger row is addressed to, in _number's order of
+    precedence: texts are compared by hash, since two encryptions of one number differ."""
     return func.coalesce(
         select(Subscriber.phone_hash)
-        .where(Subscriber.id == ledger.subscriber_id)
+        .where(Subscriber.id == OutboundMessage.subscriber_id)
         .scalar_subquery(),
-        select(Person.phone_hash).where(Person.id == ledger.person_id).scalar_subquery(),
-        ledger.to_hash,
+        select(Person.phone_hash).where(Person.id == OutboundMessage.person_id).scalar_subquery(),
+        OutboundMessage.to_hash,
     )
