@@ -11,6 +11,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 from service.models.base import Base, UTCDateTime, utcnow
 
 
+def _partial_index(name: str, column: str, where: str) -> Index:
+    return Index(name, column, postgresql_where=text(where), sqlite_where=text(where))
+
+
 class InboundMessage(Base):
     """Every accepted inbound text, once per MessageSid (Twilio retries reuse it)."""
 
@@ -78,34 +82,18 @@ class OutboundMessage(Base):
         UniqueConstraint("broadcast_id", "subscriber_id"),
         # The sweeps' look-ups, each over the few rows in one state. Partial, so that a
         # broadcast's queued rows are in none of them: with statistics from a ledger of
-        # settled texts, PostgreSQL took a general (status, ...) index to find the claim's
-        # 16 rows by reading every queued row, at each claim. Fewer writes, too: a row
+        # settled texts, PostgreSQL took a general (status, ...) index to find a claim's
+        # few rows by reading every queued row, at each claim. Fewer writes, too: a row
         # enters an index here only while it is claimed or unknown.
-        Index(
-            "ix_outbound_messages_claimed",
-            "claimed_at",
-            postgresql_where=text("status = 'claimed'"),
-            sqlite_where=text("status = 'claimed'"),
-        ),
-        Index(
-            "ix_outbound_messages_unknown",
-            "claimed_at",
-            postgresql_where=text("status = 'unknown'"),
-            sqlite_where=text("status = 'unknown'"),
-        ),
-        Index(
+        _partial_index("ix_outbound_messages_claimed", "claimed_at", "status = 'claimed'"),
+        _partial_index("ix_outbound_messages_unknown", "claimed_at", "status = 'unknown'"),
+        _partial_index(
             "ix_outbound_messages_queued_notices",
             "created_at",
-            postgresql_where=text("status = 'queued' AND broadcast_id IS NULL"),
-            sqlite_where=text("status = 'queued' AND broadcast_id IS NULL"),
+            "status = 'queued' AND broadcast_id IS NULL",
         ),
         # Retention: only one-off texts keep a body.
-        Index(
-            "ix_outbound_messages_bodies",
-            "updated_at",
-            postgresql_where=text("body_enc IS NOT NULL"),
-            sqlite_where=text("body_enc IS NOT NULL"),
-        ),
+        _partial_index("ix_outbound_messages_bodies", "updated_at", "body_enc IS NOT NULL"),
     )
 
     @classmethod
