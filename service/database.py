@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,6 +30,17 @@ def insert_or_ignore_in(dialect: str, table: Any, *conflict_columns: str) -> Any
     """`insert_or_ignore` for a dialect named in advance, for statements built once."""
     insert = _DIALECT_INSERT[dialect]
     return insert(table).on_conflict_do_nothing(index_elements=list(conflict_columns))
+
+
+def take_turns(session: Session, name: str) -> None:
+    """Hold a lock called `name` until this transaction ends, so that two transactions
+    that check for a row and then insert one, for the same `name`, run one after the
+    other instead of both finding nothing (a row that does not exist yet cannot be
+    locked). SQLite needs nothing: its write transactions begin IMMEDIATE, one at a time.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        key = int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), signed=True)
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
 class Database:

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from service.database import take_turns
 from service.models import Alert
 
 # One report per number per window: enough for a real incident (details can
@@ -16,7 +17,11 @@ REPORT_EVERY = timedelta(minutes=5)
 
 
 def wait_before_next(session: Session, phone_hash: str, now: datetime) -> int:
-    """Whole minutes this number must wait before another REPORT (0: it may report now)."""
+    """Whole minutes this number must wait before another REPORT (0: it may report now).
+
+    Until the transaction ends, another REPORT from this number waits here: two texts
+    from one number at the same instant must not both find no recent report."""
+    take_turns(session, f"report:{phone_hash}")
     last = session.scalar(
         select(Alert.created_at)
         .where(Alert.reporter_hash == phone_hash, Alert.created_at > now - REPORT_EVERY)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from service.domain.alerts import reporting
@@ -37,6 +38,36 @@ def test_reports_are_limited_to_one_per_five_minutes_per_number(phone, crew, ses
     assert (
         reporting.wait_before_next(session, hash_, utcnow() + timedelta(minutes=5, seconds=1)) == 0
     )
+
+
+def test_two_reports_from_one_number_at_the_same_instant_take_turns(app, crew):
+    """The second REPORT waits for the first's transaction, then finds it: one page, not two."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from service.domain.alerts import escalation
+    from tests.support.phone import Phone
+
+    rt = crew.runtime
+    with ThreadPoolExecutor(1) as pool:
+        with rt.database.session() as first:
+            now = utcnow()
+            assert reporting.wait_before_next(first, rt.vault.lookup_hash(SUPPORTER), now) == 0
+            second = pool.submit(Phone(app.test_client(), SUPPORTER).text, "REPORT vans, again")
+            escalation.open_alert(
+                first,
+                rt.vault,
+                rt.config,
+                kind="report",
+                message="vans on Elm",
+                now=now,
+                reporter_phone=SUPPORTER,
+            )
+            # The second waits for the first's transaction, however long it takes...
+            with pytest.raises(TimeoutError):
+                second.result(timeout=1)
+        # ...then finds the first report, instead of having checked before it existed.
+        assert "we already have your report" in second.result(timeout=30)
+    assert len(crew.texts(DISPATCHER)) == 1
 
 
 def test_report_in_spanish_is_answered_in_spanish(phone, crew):
