@@ -272,7 +272,8 @@ class Sender:
             return Outcome(text, skipped="released")
         if watch.aborted.is_set():
             return Outcome(text, skipped="aborted")
-        await asyncio.sleep(self._spacing.reserve())
+        if (delay := self._spacing.reserve()) > 0:
+            await asyncio.sleep(delay)
         return await self._take_turn(text, body, validity, watch)
 
     async def _take_turn(self, text: Claimed, body: str, validity: int, watch: Watch) -> Outcome:
