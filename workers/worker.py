@@ -1,9 +1,10 @@
 """The worker class every rallyline worker process runs (`--worker-class workers.worker.Worker`).
 
 RQ's SimpleWorker runs jobs in its own process, so the sending machinery and its
-HTTP connections outlive jobs. This one also loads the job modules and the
-runtime when the process starts: otherwise the first job pays for them (about a
-second of imports here), and the first job may be an alert page.
+HTTP connections outlive jobs. This one also loads the job modules, the runtime
+and the senders of the queues it serves when the process starts: otherwise the
+first job pays for them (about a second of imports here), and the first job may
+be an alert page.
 """
 
 from __future__ import annotations
@@ -30,6 +31,13 @@ class Worker(SimpleWorker):
             current()
         except ConfigError as exc:
             raise SystemExit(f"rallyline worker: {exc}") from None
+        # The senders too: each starts an event loop and builds a Twilio client (about a
+        # tenth of a second), which the first page or broadcast text would otherwise wait for.
+        queues = set(self.queue_names())
+        if "alerts" in queues:
+            workers.alerts.page_sender()
+        if "broadcasts" in queues:
+            workers.broadcasts.sender()
 
 
 def command(redis_url: str, queues: Sequence[str], *, scheduler: bool = False) -> list[str]:
