@@ -16,6 +16,7 @@ from typing import Any
 from rq.worker import SimpleWorker
 
 from service.errors import ConfigError
+from service.queues import ALERTS, BROADCASTS
 
 
 class Worker(SimpleWorker):
@@ -34,9 +35,9 @@ class Worker(SimpleWorker):
         # The senders too: each starts an event loop and builds a Twilio client (about a
         # tenth of a second), which the first page or broadcast text would otherwise wait for.
         queues = set(self.queue_names())
-        if "alerts" in queues:
+        if ALERTS in queues:
             workers.alerts.page_sender()
-        if "broadcasts" in queues:
+        if BROADCASTS in queues:
             workers.broadcasts.sender()
 
 
