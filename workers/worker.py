@@ -18,6 +18,12 @@ from rq.worker import SimpleWorker
 from service.errors import ConfigError
 from service.queues import ALERTS, BROADCASTS
 
+# How long the pub/sub thread (RQ's command channel) waits at a time. RQ waits 60 s,
+# counting on UNSUBSCRIBE's reply to wake it; the thread can take that reply before it
+# is told to end, then waits the full time for a new subscription, and redis-py 8 joins
+# it without a limit: a warm shutdown now and then took a minute.
+COMMAND_WAIT_SECONDS = 1.0
+
 
 class Worker(SimpleWorker):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -39,6 +45,17 @@ class Worker(SimpleWorker):
             workers.alerts.page_sender()
         if BROADCASTS in queues:
             workers.broadcasts.sender()
+
+    def subscribe(self) -> None:
+        """RQ's, with the pub/sub thread waking every COMMAND_WAIT_SECONDS."""
+        self.log.info("Worker %s: subscribing to channel %s", self.name, self.pubsub_channel_name)
+        self.pubsub = self.connection.pubsub()
+        self.pubsub.subscribe(**{self.pubsub_channel_name: self.handle_payload})
+        self.pubsub_thread = self.pubsub.run_in_thread(
+            sleep_time=COMMAND_WAIT_SECONDS,
+            daemon=True,
+            exception_handler=self._pubsub_exception_handler,
+        )
 
 
 def command(redis_url: str, queues: Sequence[str], *, scheduler: bool = False) -> list[str]:
