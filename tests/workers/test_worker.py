@@ -27,6 +27,7 @@ def worker(
     monkeypatch.setenv("RALLYLINE_VAR_DIR", str(tmp_path))
     current.cache_clear()
     yield Worker(["default"], connection=redis_conn)
+    current().close()  # the runtime the worker built from the environment above
     current.cache_clear()
 
 
