@@ -2,6 +2,7 @@
 
     python bench/fanout.py                      # 10,000 recipients, two worker processes
     python bench/fanout.py --recipients 2000    # quicker
+    python bench/fanout.py --in-flight 64       # BROADCAST_SENDS_IN_FLIGHT for ours and (d)
     DATABASE_URL=postgres://... python bench/fanout.py --plan 100000
 
 Uses DATABASE_URL / REDIS_URL when set (point them at a scratch database: the
@@ -19,8 +20,8 @@ Fan-out mode prints, in one run:
 - (c) the raw capacity of the local server: aiohttp, 64 requests in flight, taken
   at the start and at the end of the run and averaged;
 - (d) the official client alone: our gateway (twilio-python's asyncio client) in
-  as many processes as workers, as many texts in flight as ours, and nothing
-  else (no ledger, rate limiter or fence): what sending through twilio-python
+  as many processes as workers, as many texts in flight as ours (`--in-flight`,
+  BROADCAST_SENDS_IN_FLIGHT's default unless given), and nothing else (no ledger, rate limiter or fence): what sending through twilio-python
   costs before any of the work that makes a broadcast safe, and so how much of
   (c) the client itself leaves. (c) runs its client in one process, (d) in as
   many as ours, so on a host with room (d) can pass (c).
@@ -40,6 +41,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import dataclasses
 import os
 import subprocess
 import sys
@@ -53,12 +55,16 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench.processes import cpu_used, host_ticks, named, peak_kb, process_table  # noqa: E402
+from service.config import Config  # noqa: E402
 from tests.conftest import TEST_SECRET_KEY, empty_tables  # noqa: E402
 from tests.fake_twilio.control import FakeTwilio  # noqa: E402
 from workers.worker import command as worker_command  # noqa: E402
 
 FROM = "+15005550006"
 BODY = "Camp Hope: March at noon from City Hall. Bring water."
+DEFAULT_IN_FLIGHT = next(
+    f.default for f in dataclasses.fields(Config) if f.name == "broadcast_sends_in_flight"
+)
 
 
 # --- environment ---------------------------------------------------------------------------
@@ -126,7 +132,9 @@ def _send(session, rt) -> int:  # type: ignore[no-untyped-def]
 # --- ours ----------------------------------------------------------------------------------
 
 
-def ours(env: dict[str, str], fake: FakeTwilio, phones: list[str], workers: int) -> dict:
+def ours(
+    env: dict[str, str], fake: FakeTwilio, phones: list[str], workers: int, in_flight: int
+) -> dict:
     from rq import Worker
 
     from service.domain.context import Effect
@@ -138,6 +146,7 @@ def ours(env: dict[str, str], fake: FakeTwilio, phones: list[str], workers: int)
         "TWILIO_AUTH_TOKEN": fake.auth_token,
         "TWILIO_FROM_NUMBER": FROM,
         "TWILIO_API_BASE_URL": fake.url,
+        "BROADCAST_SENDS_IN_FLIGHT": str(in_flight),
     }
     rt = runtime(env)
     warm_up(rt)
@@ -305,7 +314,7 @@ def raw_capacity(fake: FakeTwilio, phones: list[str], in_flight: int = 64) -> di
 # --- (d) the official client alone ----------------------------------------------------------
 
 
-def client_alone(fake: FakeTwilio, phones: list[str], workers: int, in_flight: int = 16) -> dict:
+def client_alone(fake: FakeTwilio, phones: list[str], workers: int, in_flight: int) -> dict:
     import multiprocessing
 
     context = multiprocessing.get_context("spawn")
@@ -400,10 +409,18 @@ def main() -> None:
     parser.add_argument("--recipients", type=int, default=10_000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument(
+        "--in-flight",
+        type=int,
+        default=DEFAULT_IN_FLIGHT,
+        help="BROADCAST_SENDS_IN_FLIGHT for ours, and the texts in flight of (d)",
+    )
+    parser.add_argument(
         "--naive-sample", type=int, default=1_000, help="recipients for (b), one RQ job each"
     )
     parser.add_argument("--plan", type=int, default=0, help="plan mode: audience size")
     args = parser.parse_args()
+    if not 1 <= args.in_flight <= 256:
+        parser.error("--in-flight must be between 1 and 256, as BROADCAST_SENDS_IN_FLIGHT")
     tmp = Path(tempfile.mkdtemp(prefix="rallyline-bench-"))
     env = environment(tmp)
     print(f"database {env['DATABASE_URL'].split('@')[-1]}, redis {env['REDIS_URL']}")
@@ -424,17 +441,23 @@ def main() -> None:
     n = len(phones)
     with FakeTwilio.start() as fake:
         fake.set_faults(callbacks=False)
-        print(f"{n:,} recipients, local Twilio-compatible server at {fake.url}\n")
+        print(f"{n:,} recipients, local Twilio-compatible server at {fake.url}")
+        # The setting trades speed for what a kill -9 can leave unknown: a worker
+        # holds up to twice its texts in flight claimed and not yet recorded.
+        print(
+            f"BROADCAST_SENDS_IN_FLIGHT={args.in_flight}: a worker killed mid-broadcast "
+            f"leaves at most {2 * args.in_flight} texts unknown\n"
+        )
 
         # Raw capacity is taken first and last, and the two averaged: a shared host
         # whose speed drifts during the run moves it as it moves the rest.
         raw_before = raw_capacity(fake, phones)
         fake.reset()
         fake.set_faults(callbacks=False)
-        mine = ours(env, fake, phones, args.workers)
+        mine = ours(env, fake, phones, args.workers, args.in_flight)
         fake.reset()
         fake.set_faults(callbacks=False)
-        alone = client_alone(fake, phones, args.workers)
+        alone = client_alone(fake, phones, args.workers, args.in_flight)
         fake.reset()
         fake.set_faults(callbacks=False)
         loop = plain_loop(fake, phones)
@@ -472,7 +495,7 @@ def main() -> None:
         f"{raw_before['rate']:>9,.0f}{raw_after['rate']:>9,.0f}"
     )
     print(
-        f"{f'(d) twilio-python alone, {args.workers} processes x 16 in flight':<58}"
+        f"{f'(d) twilio-python alone, {args.workers} processes x {args.in_flight} in flight':<58}"
         f"{alone['rate']:>9,.0f}{alone['seconds']:>9.2f}"
     )
     print(
