@@ -21,8 +21,9 @@ Fan-out mode prints, in one run:
   at the start and at the end of the run and averaged;
 - (d) the official client alone: our gateway (twilio-python's asyncio client) in
   as many processes as workers, as many texts in flight as ours (`--in-flight`,
-  BROADCAST_SENDS_IN_FLIGHT's default unless given), and nothing else (no ledger, rate limiter or fence): what sending through twilio-python
-  costs before any of the work that makes a broadcast safe, and so how much of
+  BROADCAST_SENDS_IN_FLIGHT's default unless given), and nothing else (no
+  ledger, rate limiter or fence): what sending through twilio-python costs
+  before any of the work that makes a broadcast safe, and so how much of
   (c) the client itself leaves. (c) runs its client in one process, (d) in as
   many as ours, so on a host with room (d) can pass (c).
 
