@@ -28,7 +28,14 @@ def rows_read(node: dict, table: str) -> int:
     return read
 
 
-def test_a_claim_reads_its_chunk_only_whatever_the_statistics_say(runtime, organizer, seed):
+@pytest.mark.parametrize(
+    "statement",
+    [fanout._CLAIM, fanout._RECORD_AND_CLAIM],
+    ids=["claim", "record and claim"],
+)
+def test_a_claim_reads_its_chunk_only_whatever_the_statistics_say(
+    runtime, organizer, seed, statement
+):
     if runtime.database.engine.dialect.name != "postgresql":
         pytest.skip("PostgreSQL's planner and statistics")
     seed(RECIPIENTS)
@@ -56,9 +63,12 @@ def test_a_claim_reads_its_chunk_only_whatever_the_statistics_say(runtime, organ
         "claim_token": lease.token,
         "claim_limit": 32,
         "claim_now": now,
+        "ids": [],
+        "sids": [],
+        "now": now,
     }
     with runtime.database.engine.connect() as connection:
-        compiled = fanout._CLAIM.compile(dialect=connection.dialect)
+        compiled = statement.compile(dialect=connection.dialect)
         [[explained]] = connection.exec_driver_sql(
             "EXPLAIN (ANALYZE, FORMAT JSON) " + str(compiled),
             {**compiled.params, **parameters},

@@ -295,6 +295,51 @@ def test_a_group_is_recorded_sent_with_each_sid_and_early_callbacks_applied(
     assert {rows[mid].status for mid in sids if mid != first} == {"sent"}
 
 
+def test_one_statement_records_a_group_sent_and_claims_the_next_on_postgresql(
+    runtime, organizer, seed
+):
+    if runtime.database.is_sqlite:
+        pytest.skip("record_and_claim is PostgreSQL's")
+    phones = seed(5)
+    broadcast_id = confirmed(runtime, organizer)
+    [chunk_id] = plan(runtime, broadcast_id)
+    with runtime.database.session() as session:
+        lease = fanout.take_chunk(session, chunk_id, "by hand", utcnow())
+    with runtime.database.session() as session:
+        claimed = fanout.claim_batch(session, runtime.vault, lease, 2, utcnow()).ready
+    sids = {text.message_id: f"SM{text.message_id:032x}" for text in claimed}
+    first = claimed[0].message_id
+    # The provider's callback for the first text beats the record; a recipient not yet
+    # claimed texts STOP.
+    with runtime.database.session() as session:
+        assert delivery.record(session, sids[first], "delivered", None, utcnow())
+        session.execute(
+            update(Subscriber)
+            .where(Subscriber.phone_hash == runtime.vault.lookup_hash(phones[3]))
+            .values(status="opted_out")
+        )
+    with runtime.database.autocommit() as connection:
+        batch, called_back = fanout.record_and_claim(
+            connection, runtime.vault, sids, lease, 3, utcnow()
+        )
+    assert called_back == [sids[first]]
+    assert sorted(text.to for text in batch.ready) == sorted([phones[2], phones[4]])
+    assert batch.skipped == 1
+    rows = {m.id: m for m in ledger(runtime, broadcast_id)}
+    assert {mid: (rows[mid].status, rows[mid].provider_sid) for mid in sids} == {
+        mid: ("sent", sid) for mid, sid in sids.items()
+    }
+    assert Counter(m.status for m in rows.values()) == {"sent": 2, "claimed": 2, "skipped": 1}
+    with runtime.database.session() as session:
+        fanout.apply_early_callbacks(session, called_back, utcnow())
+    assert ledger_status(runtime, first) == "delivered"
+
+
+def ledger_status(runtime, message_id: int) -> str:  # type: ignore[no-untyped-def]
+    with runtime.database.session() as session:
+        return session.get(OutboundMessage, message_id).status
+
+
 def test_a_number_sealed_by_a_stop_is_turned_away_at_the_fence(
     twilio_config, runtime, organizer, seed, fake_twilio, small_batches
 ):

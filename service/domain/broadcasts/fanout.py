@@ -11,9 +11,11 @@ a new job, which first reports the rows the dead job had claimed as "unknown":
 they may or may not have gone out, so they are neither resent nor dropped.
 
 Texts are claimed a small group at a time in one UPDATE ... RETURNING (the rows
-must still be queued, the broadcast still sending and the chunk still ours), the
-recipients' opt-out status is checked in the same transaction, and the outcomes
-of a group are recorded together afterwards.
+must still be queued, the broadcast still sending and the chunk still ours); the
+same statement checks each recipient's opt-out status and marks the ones gone
+since planning skipped. The outcomes of a group are recorded together afterwards.
+On PostgreSQL a group all sent is recorded in the statement that claims the
+next group (record_and_claim).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from typing import Any
 from sqlalchemy import (
     Connection,
     Integer,
+    LargeBinary,
     String,
     bindparam,
     case,
@@ -324,10 +327,15 @@ class ClaimedBatch:
         return bool(self.ready or self.skipped)
 
 
+def _recipient(column: Any) -> Any:
+    return select(column).where(_PEOPLE.c.id == _LEDGER.c.subscriber_id).scalar_subquery()
+
+
 def _claim_statement(excluding: bool) -> Update:
     """Claim the chunk's next queued texts, returning each recipient's status, number and
-    language with the claim. Built once (with and without an exclusion list): it runs
-    for every few texts, and building it is a good part of its cost."""
+    language with the claim; a recipient who opted out (or was erased) since planning
+    is marked skipped instead. Built once (with and without an exclusion list): it
+    runs for every few texts, and building it is a good part of its cost."""
     ledger = _LEDGER.c
     candidates = select(ledger.id).where(
         ledger.broadcast_id == bindparam("claim_broadcast_id"),
@@ -345,6 +353,9 @@ def _claim_statement(excluding: bool) -> Update:
         _CHUNKS.c.id == bindparam("claim_chunk_id"),
         _CHUNKS.c.lease_token == bindparam("claim_token"),
     )
+    reachable = (_recipient(_PEOPLE.c.status) == "active") & _recipient(_PEOPLE.c.phone_enc).is_not(
+        None
+    )
     return (
         update(_LEDGER)
         .where(
@@ -354,7 +365,7 @@ def _claim_statement(excluding: bool) -> Update:
             still_ours,
         )
         .values(
-            status="claimed",
+            status=case((reachable, "claimed"), else_="skipped"),
             claimed_at=bindparam("claim_now"),
             attempts=ledger.attempts + 1,
             updated_at=bindparam("claim_now"),
@@ -363,11 +374,15 @@ def _claim_statement(excluding: bool) -> Update:
             ledger.id,
             ledger.subscriber_id,
             ledger.attempts,
-            _recipient(_PEOPLE.c.status),
-            _recipient(_PEOPLE.c.phone_enc),
-            _recipient(_PEOPLE.c.language),
+            _recipient(_PEOPLE.c.status).label("recipient_status"),
+            _recipient(_PEOPLE.c.phone_enc).label("phone_enc"),
+            _recipient(_PEOPLE.c.language).label("language"),
         )
     )
+
+
+_CLAIM = _claim_statement(excluding=False)
+_CLAIM_EXCLUDING = _claim_statement(excluding=True)
 
 
 def claim_batch(
@@ -381,6 +396,14 @@ def claim_batch(
     """Claim up to `limit` queued texts of the chunk in one statement."""
     # Core statements on the session's connection: the ORM's bulk-update machinery
     # costs more CPU than the round trip, and this runs for every few texts.
+    statement = _CLAIM_EXCLUDING if exclude else _CLAIM
+    rows = session.connection().execute(statement, _claim_parameters(lease, limit, now, exclude))
+    return _claimed(vault, rows)
+
+
+def _claim_parameters(
+    lease: ChunkLease, limit: int, now: datetime, exclude: list[int] | None
+) -> dict[str, Any]:
     parameters: dict[str, Any] = {
         "claim_broadcast_id": lease.broadcast_id,
         "claim_after_id": lease.after_id,
@@ -392,20 +415,20 @@ def claim_batch(
     }
     if exclude:
         parameters["claim_exclude"] = exclude
-    statement = _CLAIM_EXCLUDING if exclude else _CLAIM
-    rows = session.connection().execute(statement, parameters).all()
+    return parameters
+
+
+def _claimed(vault: Vault, rows: Any) -> ClaimedBatch:
     ready: list[Claimed] = []
-    gone: list[int] = []
+    skipped = 0
     for message_id, subscriber_id, attempts, status, phone_enc, language in rows:
         if status != "active" or phone_enc is None:
-            gone.append(message_id)
+            skipped += 1  # the claim marked it skipped
             continue
         ready.append(
             Claimed(message_id, subscriber_id, attempts, vault.decrypt(phone_enc), language or "en")
         )
-    if gone:
-        _set_status(session, gone, "skipped", now)
-    return ClaimedBatch(ready, len(gone))
+    return ClaimedBatch(ready, skipped)
 
 
 @dataclass(frozen=True)
@@ -423,7 +446,7 @@ def record_batch(
     sent = {o.text.message_id: o.provider_sid for o in outcomes if o.provider_sid}
     if sent:
         called_back = _record_sent(session, sent, now)
-        _apply_early_callbacks(session, called_back, now)
+        apply_early_callbacks(session, called_back, now)
     skipped = [o.text.message_id for o in outcomes if o.skipped and o.skipped != "released"]
     if skipped:
         _set_status(session, skipped, "skipped", now)
@@ -461,8 +484,65 @@ _RECORD_SENT_PG = (
         sent_at=bindparam("now"),
         updated_at=bindparam("now"),
     )
-    .returning(_LEDGER.c.provider_sid, _CALLED_BACK)
+    .returning(_LEDGER.c.provider_sid, _CALLED_BACK.label("called_back"))
 )
+
+
+def record_and_claim(
+    connection: Connection,
+    vault: Vault,
+    sent: dict[int, str],
+    lease: ChunkLease,
+    limit: int,
+    now: datetime,
+    exclude: list[int] | None = None,
+) -> tuple[ClaimedBatch, list[str]]:
+    """PostgreSQL: record a group sent (message id -> provider sid) and claim up to
+    `limit` more, in one statement. Returns the claimed batch and the sids whose
+    status callbacks arrived first (for apply_early_callbacks).
+
+    On a connection in autocommit the statement is its own transaction: one round
+    trip where BEGIN, record, claim and COMMIT took four, and the sender waits on
+    that round trip between groups. The two parts touch different rows (claimed or
+    unknown ones, queued ones), so neither sees the other's writes.
+    """
+    statement = _RECORD_AND_CLAIM_EXCLUDING if exclude else _RECORD_AND_CLAIM
+    parameters = {
+        "ids": list(sent),
+        "sids": list(sent.values()),
+        "now": now,
+        **_claim_parameters(lease, limit, now, exclude),
+    }
+    claimed_rows: list[Any] = []
+    called_back: list[str] = []
+    for *row, provider_sid in connection.execute(statement, parameters):
+        if provider_sid is None:
+            claimed_rows.append(row)
+        else:
+            called_back.append(provider_sid)
+    return _claimed(vault, claimed_rows), called_back
+
+
+def _record_and_claim_statement(claim: Update) -> Any:
+    """The claim's rows, then the sids called back among the rows recorded (the claim's
+    columns NULL there): one result for the two data-modifying parts."""
+    recorded = _RECORD_SENT_PG.cte("recorded")
+    claimed = claim.cte("claimed")
+    return select(*claimed.c, literal(None, String).label("provider_sid")).union_all(
+        select(
+            literal(None, Integer),
+            literal(None, Integer),
+            literal(None, Integer),
+            literal(None, String),
+            literal(None, LargeBinary),
+            literal(None, String),
+            recorded.c.provider_sid,
+        ).where(recorded.c.called_back)
+    )
+
+
+_RECORD_AND_CLAIM = _record_and_claim_statement(_CLAIM)
+_RECORD_AND_CLAIM_EXCLUDING = _record_and_claim_statement(_CLAIM_EXCLUDING)
 
 
 def _record_sent(session: Session, sids: dict[int, str | None], now: datetime) -> list[str]:
@@ -522,14 +602,6 @@ def _record_error(session: Session, text: Claimed, error: SendError, now: dateti
     return status if moved else "lost"
 
 
-def _recipient(column: Any) -> Any:
-    return select(column).where(_PEOPLE.c.id == _LEDGER.c.subscriber_id).scalar_subquery()
-
-
-_CLAIM = _claim_statement(excluding=False)
-_CLAIM_EXCLUDING = _claim_statement(excluding=True)
-
-
 def _set_status(session: Session, message_ids: list[int], status: str, now: datetime) -> None:
     session.connection().execute(
         update(_LEDGER)
@@ -538,7 +610,7 @@ def _set_status(session: Session, message_ids: list[int], status: str, now: date
     )
 
 
-def _apply_early_callbacks(session: Session, provider_sids: list[str], now: datetime) -> None:
+def apply_early_callbacks(session: Session, provider_sids: list[str], now: datetime) -> None:
     """Status callbacks that beat the group's record apply now."""
     for provider_sid in provider_sids:
         message = session.scalar(

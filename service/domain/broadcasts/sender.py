@@ -11,14 +11,15 @@ them back in the queue), and it renews the chunk's lease so the clock knows the
 job lives.
 
 The job's thread claims more texts whenever room opens and records every text
-finished by the time it wakes, in one transaction, so no text waits for a slow
-neighbour: a provider that answers in seconds still sees `in_flight` requests
-at all times. Right after the transaction, one Redis round trip lets the
-recorded texts out of the opt-out fence and the claimed ones in (see
-service.optout_fence). The transaction and the round trip cost about the same
-for sixteen texts as for one, so texts move in batches; only the provider calls
-are one per text. A kill -9 between claim and record leaves the claimed texts "unknown":
-at most twice `in_flight` are claimed and unrecorded at any moment, which bounds
+finished by the time it wakes, in one transaction (on PostgreSQL, when all of
+them were sent, in one statement), so no text waits for a slow neighbour: a
+provider that answers in seconds still sees `in_flight` requests at all times.
+Right after the transaction, one Redis round trip lets the recorded texts out
+of the opt-out fence and the claimed ones in (see service.optout_fence). The
+transaction and the round trip cost about the same for sixteen texts as for
+one, so texts move in batches; only the provider calls are one per text. A
+kill -9 between claim and record leaves the claimed texts "unknown": at most
+twice `in_flight` are claimed and unrecorded at any moment, which bounds
 that handful, as the one-text core bounds it at one.
 """
 
@@ -142,15 +143,10 @@ class Sender:
             claim = not watch.stopped and not drained and room >= top_up
             batch = None
             if finished or claim:
-                # One transaction records what finished and claims what goes next.
-                with self.database.session() as session:
-                    if finished:
-                        retries = fanout.record_batch(session, finished, utcnow())
-                    if claim:
-                        waiting = [mid for mid, at in not_before.items() if at > now]
-                        batch = fanout.claim_batch(
-                            session, self.vault, lease, room, utcnow(), waiting
-                        )
+                waiting = [mid for mid, at in not_before.items() if at > now] if claim else []
+                retries, batch = self._record_and_claim(
+                    finished, lease, room if claim else 0, waiting
+                )
             leaving = [
                 entered.pop(o.text.message_id) for o in finished if o.text.message_id in entered
             ]
@@ -191,6 +187,33 @@ class Sender:
             finished.extend(task.result() for task in done)
             for outcome in finished:
                 sending.pop(outcome.text.message_id, None)
+
+    def _record_and_claim(
+        self, finished: list[Outcome], lease: ChunkLease, room: int, waiting: list[int]
+    ) -> tuple[list[tuple[int, float]], fanout.ClaimedBatch | None]:
+        """Record what finished and claim up to `room` texts that go next, together.
+        Returns the texts to retry, with their backoff, and the batch claimed (None when
+        `room` is 0)."""
+        if not self.database.is_sqlite and all(o.provider_sid for o in finished):
+            # The usual group, all sent: one statement, one round trip. (SQLite's
+            # statements cross no network, so its transaction costs nothing more.)
+            sent = {o.text.message_id: o.provider_sid for o in finished if o.provider_sid}
+            with self.database.autocommit() as connection:
+                batch, called_back = fanout.record_and_claim(
+                    connection, self.vault, sent, lease, room, utcnow(), waiting
+                )
+            if called_back:
+                with self.database.session() as session:
+                    fanout.apply_early_callbacks(session, called_back, utcnow())
+            return [], batch if room else None
+        retries: list[tuple[int, float]] = []
+        batch = None
+        with self.database.session() as session:
+            if finished:
+                retries = fanout.record_batch(session, finished, utcnow())
+            if room:
+                batch = fanout.claim_batch(session, self.vault, lease, room, utcnow(), waiting)
+        return retries, batch
 
     def _admit(
         self, claimed: list[Claimed], leaving: list[str], entered: dict[int, str]
