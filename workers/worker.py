@@ -39,12 +39,13 @@ class Worker(SimpleWorker):
         except ConfigError as exc:
             raise SystemExit(f"rallyline worker: {exc}") from None
         # The senders too: each starts an event loop and builds a Twilio client (about a
-        # tenth of a second), which the first page or broadcast text would otherwise wait for.
+        # tenth of a second), which the first page or broadcast text would otherwise wait
+        # for; the broadcast sender also compiles its statements.
         queues = set(self.queue_names())
         if ALERTS in queues:
             workers.alerts.page_sender()
         if BROADCASTS in queues:
-            workers.broadcasts.sender()
+            workers.broadcasts.sender().warm_up()
 
     def subscribe(self) -> None:
         """RQ's, with the pub/sub thread waking every COMMAND_WAIT_SECONDS."""

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select, update
 
+from service.database import Database
 from service.domain import delivery
 from service.domain.broadcasts import control, fanout, preview, quiet_hours
 from service.domain.broadcasts.sender import Sender, Watch, advance
@@ -333,6 +334,40 @@ def test_one_statement_records_a_group_sent_and_claims_the_next_on_postgresql(
     with runtime.database.session() as session:
         fanout.apply_early_callbacks(session, called_back, utcnow())
     assert ledger_status(runtime, first) == "delivered"
+
+
+def test_warming_up_writes_nothing_and_survives_a_database_that_is_down(
+    twilio_config, runtime, organizer, seed, sender, caplog
+):
+    seed(3)
+    broadcast_id = confirmed(runtime, organizer)
+    [chunk_id] = plan(runtime, broadcast_id)
+
+    def state():  # type: ignore[no-untyped-def]
+        with runtime.database.session() as session:
+            return (
+                session.execute(select(Broadcast.state, Broadcast.planned_through)).all(),
+                session.execute(select(BroadcastChunk.state, BroadcastChunk.lease_token)).all(),
+                sorted(session.execute(select(OutboundMessage.id, OutboundMessage.status)).all()),
+            )
+
+    before = state()
+    sender.warm_up()
+    assert state() == before
+    report = sender.run_chunk(chunk_id)
+    assert report is not None and report.sent == 3
+
+    down = Sender(
+        Database("postgresql://rallyline@127.0.0.1:1/none"),
+        runtime.vault,
+        Unpaced(),
+        lambda: build_async_gateway(twilio_config),
+    )
+    try:
+        down.warm_up()
+    finally:
+        down.close()
+    assert "warm-up skipped" in caplog.text
 
 
 def ledger_status(runtime, message_id: int) -> str:  # type: ignore[no-untyped-def]

@@ -89,6 +89,23 @@ class Sender:
     def close(self) -> None:
         self._provider.close()
 
+    def warm_up(self) -> None:
+        """Compile what a chunk and a broadcast's start run (see fanout.warm_up), so a
+        fresh worker's first broadcast goes out as soon as a warm one's."""
+        session = self.database.sessionmaker()
+        try:
+            fanout.warm_up(session, self.vault, utcnow())
+            session.rollback()
+            if not self.database.is_sqlite:
+                with self.database.autocommit() as connection:
+                    fanout.record_and_claim(connection, self.vault, {}, fanout.NOWHERE, 0, utcnow())
+            Watch(self.database, fanout.NOWHERE, inflight=frozenset({0})).check(utcnow())
+        except SQLAlchemyError as exc:  # the database is down: the first chunk pays instead
+            log.warning("broadcast sender: warm-up skipped: %s", exc)
+        finally:
+            session.rollback()
+            session.close()
+
     def run_chunk(self, chunk_id: int) -> ChunkReport | None:
         """Send what is queued in one chunk; None if another live job holds it."""
         token = uuid.uuid4().hex
