@@ -42,7 +42,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
-import dataclasses
 import os
 import subprocess
 import sys
@@ -57,15 +56,14 @@ sys.path.insert(0, str(REPO))
 
 from bench.processes import cpu_used, host_ticks, named, peak_kb, process_table  # noqa: E402
 from service.config import Config  # noqa: E402
+from service.domain.broadcasts.sender import most_unrecorded  # noqa: E402
 from tests.conftest import TEST_SECRET_KEY, empty_tables  # noqa: E402
 from tests.fake_twilio.control import FakeTwilio  # noqa: E402
 from workers.worker import command as worker_command  # noqa: E402
 
 FROM = "+15005550006"
 BODY = "Camp Hope: March at noon from City Hall. Bring water."
-DEFAULT_IN_FLIGHT = next(
-    f.default for f in dataclasses.fields(Config) if f.name == "broadcast_sends_in_flight"
-)
+DEFAULT_IN_FLIGHT = Config.broadcast_sends_in_flight
 
 
 # --- environment ---------------------------------------------------------------------------
@@ -443,11 +441,10 @@ def main() -> None:
     with FakeTwilio.start() as fake:
         fake.set_faults(callbacks=False)
         print(f"{n:,} recipients, local Twilio-compatible server at {fake.url}")
-        # The setting trades speed for what a kill -9 can leave unknown: a worker
-        # holds up to twice its texts in flight claimed and not yet recorded.
+        # The setting trades speed for what a kill -9 can leave unknown.
         print(
             f"BROADCAST_SENDS_IN_FLIGHT={args.in_flight}: a worker killed mid-broadcast "
-            f"leaves at most {2 * args.in_flight} texts unknown\n"
+            f"leaves at most {most_unrecorded(args.in_flight)} texts unknown\n"
         )
 
         # Raw capacity is taken first and last, and the two averaged: a shared host

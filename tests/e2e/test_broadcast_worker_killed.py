@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import pytest
 
+from service.config import Config
+from service.domain.broadcasts.sender import most_unrecorded
 from tests.broadcasts.e2e_support import (
     ORGANIZER,
     look_up_unknowns,
@@ -16,9 +18,9 @@ from tests.broadcasts.e2e_support import (
     wait_until_settled,
 )
 
-# At most twice the texts in flight (16) are claimed and unrecorded at once: that
+# What the worker holds claimed and unrecorded at most, at the default setting: that
 # bounds what a kill can leave unknown.
-MOST_UNKNOWN = 2 * 16
+MOST_UNKNOWN = most_unrecorded(Config.broadcast_sends_in_flight)
 
 
 @pytest.fixture

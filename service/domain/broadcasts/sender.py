@@ -19,8 +19,8 @@ of the opt-out fence and the claimed ones in (see service.optout_fence). The
 transaction and the round trip cost about the same for sixteen texts as for
 one, so texts move in batches; only the provider calls are one per text. A
 kill -9 between claim and record leaves the claimed texts "unknown": at most
-twice `in_flight` are claimed and unrecorded at any moment, which bounds
-that handful, as the one-text core bounds it at one.
+twice `in_flight` are claimed and unrecorded at any moment (most_unrecorded),
+which bounds that handful, as the one-text core bounds it at one.
 """
 
 from __future__ import annotations
@@ -57,6 +57,13 @@ RENEW_EVERY = 3.0  # seconds between chunk lease renewals (the lease is 15 s)
 PACER_POLL = 0.25  # an ABORT is noticed this often while waiting for a rate token
 GATHER_SECONDS = 0.02  # a finished text waits at most this long for others to share its record
 STALE_GRANT = 0.02  # seconds: a rate token answered later than this is not used
+
+
+def most_unrecorded(in_flight: int) -> int:
+    """Texts a sender holds claimed and not yet recorded, at most: what a kill -9 can
+    leave unknown. Twice those in flight, so that the next ones are claimed before
+    the provider is idle."""
+    return 2 * in_flight
 
 
 class Sender:
@@ -142,9 +149,7 @@ class Sender:
         not_before: dict[int, float] = {}  # message id -> monotonic time it may be retried
         sending: dict[int, Claimed] = {}  # message id -> text, with the provider or queued
         finished_texts: queue.SimpleQueue[asyncio.Task[Outcome]] = queue.SimpleQueue()
-        # Claimed and not yet recorded: what a kill -9 would leave "unknown". Up to twice
-        # the texts in flight, so the next ones are claimed before the provider is idle.
-        most = 2 * self.in_flight
+        most = most_unrecorded(self.in_flight)
         # Claim and record a whole in-flight's worth at a time: the transaction and its
         # round trips are shared by that many texts, and the texts claimed ahead keep
         # the provider busy meanwhile.
