@@ -18,7 +18,7 @@ from rq import Queue, Retry
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
-from service.domain.broadcasts import fanout, quiet_hours
+from service.domain.broadcasts import chunks, planning, quiet_hours
 from service.domain.broadcasts.sender import Sender
 from service.domain.broadcasts.sender import advance as advance_broadcast
 from service.gateway.twilio_async import build_async_gateway
@@ -79,7 +79,7 @@ def enqueue_chunks(rt: Runtime, chunk_ids: list[int], attempt: int = 0) -> None:
     """Hand chunks to RQ in one pipeline (enqueue_many), one job per chunk."""
     rate = rt.config.send_rate_per_second
     # A chunk at the configured rate, with room for retries; a hung job is cut off.
-    timeout = max(600, int(3 * fanout.CHUNK_SIZE / rate)) if rate > 0 else 600
+    timeout = max(600, int(3 * planning.CHUNK_SIZE / rate)) if rate > 0 else 600
     queue = rt.queues.broadcasts
     queue.enqueue_many(
         [
@@ -119,9 +119,9 @@ def sweep_broadcasts() -> dict[str, int]:
     for broadcast_id in paused:
         log.info("broadcast %s paused for quiet hours", broadcast_id)
     with rt.database.session() as session:
-        stalled = fanout.stalled(session, now)
+        stalled = chunks.stalled(session, now)
     with rt.database.session() as session:
-        finished = fanout.finish_stalled(session, now)
+        finished = chunks.finish_stalled(session, now)
     redriven = 0
     for broadcast_id in stalled.broadcasts:
         job_id = f"broadcast-{broadcast_id}-advance"
@@ -133,7 +133,7 @@ def sweep_broadcasts() -> dict[str, int]:
         if _waiting(rt, chunk_job_id(chunk_id, attempt)):
             continue  # still in the queue behind others: it will run
         with rt.database.session() as session:
-            if fanout.bump_attempt(session, chunk_id, attempt):
+            if chunks.bump_attempt(session, chunk_id, attempt):
                 lapsed.append((chunk_id, attempt + 1))
     for chunk_id, attempt in lapsed:
         enqueue_chunks(rt, [chunk_id], attempt)

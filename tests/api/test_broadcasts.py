@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from service.domain import zones
-from service.domain.broadcasts import fanout, preview
+from service.domain.broadcasts import planning, preview
 from service.models import OutboundMessage
 from service.models.api import AuditEntry
 from service.models.broadcasts import Broadcast
@@ -97,9 +97,9 @@ def test_preview_confirm_progress_abort(api, seed, session, runtime):  # type: i
     # Plan it and mark two texts delivered: the API shows the progress.
     [broadcast] = rows(session)
     with runtime.database.session() as s:
-        fanout.start_if_due(s, broadcast.id, broadcast.send_at)
+        planning.start_if_due(s, broadcast.id, broadcast.send_at)
     with runtime.database.session() as s:
-        fanout.plan_batch(s, broadcast.id, "t", broadcast.send_at)
+        planning.plan_batch(s, broadcast.id, "t", broadcast.send_at)
     with runtime.database.session() as s:
         ids = s.scalars(
             select(OutboundMessage.id).where(OutboundMessage.broadcast_id == broadcast.id)

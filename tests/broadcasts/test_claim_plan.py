@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text, update
 
-from service.domain.broadcasts import fanout
+from service.domain.broadcasts import chunks, claims, planning
 from service.models import OutboundMessage, utcnow
 from tests.broadcasts.test_fanout import confirmed, plan
 
@@ -30,7 +30,7 @@ def rows_read(node: dict, table: str) -> int:
 
 @pytest.mark.parametrize(
     "statement",
-    [fanout._CLAIM, fanout._RECORD_AND_CLAIM],
+    [claims._CLAIM, claims._RECORD_AND_CLAIM],
     ids=["claim", "record and claim"],
 )
 def test_a_claim_reads_its_chunk_only_whatever_the_statistics_say(
@@ -52,7 +52,7 @@ def test_a_claim_reads_its_chunk_only_whatever_the_statistics_say(
     chunk_id = plan(runtime, broadcast_id)[-1]
     now = utcnow()
     with runtime.database.session() as session:
-        lease = fanout.take_chunk(session, chunk_id, "explained", now)
+        lease = chunks.take_chunk(session, chunk_id, "explained", now)
     assert lease is not None
 
     parameters = {
@@ -77,4 +77,4 @@ def test_a_claim_reads_its_chunk_only_whatever_the_statistics_say(
 
     top = explained[0]["Plan"]
     assert top["Actual Rows"] == 32  # it did claim
-    assert rows_read(top, "outbound_messages") <= 2 * fanout.CHUNK_SIZE
+    assert rows_read(top, "outbound_messages") <= 2 * planning.CHUNK_SIZE

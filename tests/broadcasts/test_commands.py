@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from service.domain import zones
-from service.domain.broadcasts import fanout, quiet_hours
+from service.domain.broadcasts import planning, quiet_hours
 from service.domain.broadcasts.sender import advance
 from service.models import OutboundMessage
 from service.models.broadcasts import Broadcast
@@ -198,9 +198,9 @@ def test_rsvp_counts_once_for_the_latest_meeting_told(phone, organizer, seed, se
     [meeting] = broadcasts(session)
     # Plan and "send" it by hand: the ledger row says ANA was told.
     with runtime.database.session() as s:
-        fanout.start_if_due(s, meeting.id, meeting.send_at)
+        planning.start_if_due(s, meeting.id, meeting.send_at)
     with runtime.database.session() as s:
-        fanout.plan_batch(s, meeting.id, "t", meeting.send_at)
+        planning.plan_batch(s, meeting.id, "t", meeting.send_at)
     with runtime.database.session() as s:
         s.execute(
             OutboundMessage.__table__.update()

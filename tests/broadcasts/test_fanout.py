@@ -14,7 +14,7 @@ from sqlalchemy import func, select, update
 
 from service.database import Database
 from service.domain import delivery
-from service.domain.broadcasts import control, fanout, preview, quiet_hours
+from service.domain.broadcasts import chunks, claims, control, planning, preview, quiet_hours
 from service.domain.broadcasts.sender import Sender, Watch, advance
 from service.domain.sending import Unpaced
 from service.gateway.twilio_async import build_async_gateway
@@ -24,8 +24,8 @@ from service.models.broadcasts import Broadcast, BroadcastChunk
 
 @pytest.fixture
 def small_batches(monkeypatch):  # type: ignore[no-untyped-def]
-    monkeypatch.setattr(fanout, "PLAN_BATCH", 7)
-    monkeypatch.setattr(fanout, "CHUNK_SIZE", 3)
+    monkeypatch.setattr(planning, "PLAN_BATCH", 7)
+    monkeypatch.setattr(planning, "CHUNK_SIZE", 3)
 
 
 def confirmed(runtime, organizer, body="Rally at noon", **kwargs) -> int:  # type: ignore[no-untyped-def]
@@ -39,10 +39,10 @@ def confirmed(runtime, organizer, body="Rally at noon", **kwargs) -> int:  # typ
 
 
 def plan(runtime, broadcast_id) -> list[int]:  # type: ignore[no-untyped-def]
-    chunks: list[int] = []
-    state = advance(runtime.database, broadcast_id, chunks.extend, lambda at: None)
+    chunk_ids: list[int] = []
+    state = advance(runtime.database, broadcast_id, chunk_ids.extend, lambda at: None)
     assert state == "sending"
-    return chunks
+    return chunk_ids
 
 
 def ledger(runtime, broadcast_id):  # type: ignore[no-untyped-def]
@@ -101,15 +101,15 @@ def test_planning_resumes_from_its_cursor_and_never_duplicates(
     broadcast_id = confirmed(runtime, organizer)
     now = utcnow()
     with runtime.database.session() as session:
-        fanout.start_if_due(session, broadcast_id, now)
+        planning.start_if_due(session, broadcast_id, now)
     with runtime.database.session() as session:
-        assert fanout.plan_batch(session, broadcast_id, "dead-worker", now).chunk_ids
+        assert planning.plan_batch(session, broadcast_id, "dead-worker", now).chunk_ids
     # The planner died: another cannot plan while the lease holds, and can after it lapses.
     with runtime.database.session() as session:
-        assert fanout.plan_batch(session, broadcast_id, "other", now) is None
-    later = now + fanout.PLANNING_LEASE + timedelta(seconds=1)
+        assert planning.plan_batch(session, broadcast_id, "other", now) is None
+    later = now + planning.PLANNING_LEASE + timedelta(seconds=1)
     with runtime.database.session() as session:
-        step = fanout.plan_batch(session, broadcast_id, "other", later)
+        step = planning.plan_batch(session, broadcast_id, "other", later)
         assert step is not None and step.done
     rows = ledger(runtime, broadcast_id)
     assert len(rows) == 10 and len({r.subscriber_id for r in rows}) == 10
@@ -198,9 +198,9 @@ def claimed_by_hand(runtime, organizer, count: int):  # type: ignore[no-untyped-
     [chunk_id] = plan(runtime, broadcast_id)
     now = utcnow()
     with runtime.database.session() as session:
-        lease = fanout.take_chunk(session, chunk_id, "by hand", now)
+        lease = chunks.take_chunk(session, chunk_id, "by hand", now)
     with runtime.database.session() as session:
-        claimed = fanout.claim_batch(session, runtime.vault, lease, count, now).ready
+        claimed = claims.claim_batch(session, runtime.vault, lease, count, now).ready
     return broadcast_id, chunk_id, claimed
 
 
@@ -226,7 +226,7 @@ def test_a_live_chunk_lease_keeps_a_second_job_out(runtime, organizer, seed, sen
     broadcast_id = confirmed(runtime, organizer)
     [chunk_id] = plan(runtime, broadcast_id)
     with runtime.database.session() as session:
-        assert fanout.take_chunk(session, chunk_id, "alive", utcnow())
+        assert chunks.take_chunk(session, chunk_id, "alive", utcnow())
     assert sender.run_chunk(chunk_id) is None
 
 
@@ -253,15 +253,15 @@ def test_the_sweep_finds_due_broadcasts_and_lapsed_chunks(runtime, organizer, se
     broadcast_id = confirmed(runtime, organizer)
     now = utcnow()
     with runtime.database.session() as session:
-        assert fanout.stalled(session, now).broadcasts == [broadcast_id]
+        assert chunks.stalled(session, now).broadcasts == [broadcast_id]
     chunk_ids = plan(runtime, broadcast_id)
     with runtime.database.session() as session:
-        stalled = fanout.stalled(session, now)
+        stalled = chunks.stalled(session, now)
         assert stalled.broadcasts == [] and stalled.chunks == []
-        later = now + fanout.UNLEASED_GRACE + timedelta(seconds=1)
-        assert [c for c, _, _ in fanout.stalled(session, later).chunks] == chunk_ids
-        assert fanout.bump_attempt(session, chunk_ids[0], 0)
-        assert not fanout.bump_attempt(session, chunk_ids[0], 0)
+        later = now + chunks.UNLEASED_GRACE + timedelta(seconds=1)
+        assert [c for c, _, _ in chunks.stalled(session, later).chunks] == chunk_ids
+        assert chunks.bump_attempt(session, chunk_ids[0], 0)
+        assert not chunks.bump_attempt(session, chunk_ids[0], 0)
 
 
 def test_a_scheduled_broadcast_waits_for_its_time(runtime, organizer, seed):
@@ -272,8 +272,8 @@ def test_a_scheduled_broadcast_waits_for_its_time(runtime, organizer, seed):
     assert advance(runtime.database, broadcast_id, lambda ids: None, asked.append) == "scheduled"
     assert asked == [later]
     with runtime.database.session() as session:
-        assert fanout.stalled(session, utcnow()).broadcasts == []
-        assert fanout.stalled(session, later).broadcasts == [broadcast_id]
+        assert chunks.stalled(session, utcnow()).broadcasts == []
+        assert chunks.stalled(session, later).broadcasts == [broadcast_id]
 
 
 def test_a_group_is_recorded_sent_with_each_sid_and_early_callbacks_applied(
@@ -288,8 +288,8 @@ def test_a_group_is_recorded_sent_with_each_sid_and_early_callbacks_applied(
     with runtime.database.session() as session:
         assert delivery.record(session, sids[first], "delivered", None, now)
     with runtime.database.session() as session:
-        outcomes = [fanout.Outcome(text, provider_sid=sids[text.message_id]) for text in claimed]
-        assert fanout.record_batch(session, outcomes, utcnow()) == []
+        outcomes = [claims.Outcome(text, provider_sid=sids[text.message_id]) for text in claimed]
+        assert claims.record_batch(session, outcomes, utcnow()) == []
     rows = {m.id: m for m in ledger(runtime, broadcast_id)}
     assert {mid: rows[mid].provider_sid for mid in sids} == sids
     assert rows[first].status == "delivered"
@@ -305,9 +305,9 @@ def test_one_statement_records_a_group_sent_and_claims_the_next_on_postgresql(
     broadcast_id = confirmed(runtime, organizer)
     [chunk_id] = plan(runtime, broadcast_id)
     with runtime.database.session() as session:
-        lease = fanout.take_chunk(session, chunk_id, "by hand", utcnow())
+        lease = chunks.take_chunk(session, chunk_id, "by hand", utcnow())
     with runtime.database.session() as session:
-        claimed = fanout.claim_batch(session, runtime.vault, lease, 2, utcnow()).ready
+        claimed = claims.claim_batch(session, runtime.vault, lease, 2, utcnow()).ready
     sids = {text.message_id: f"SM{text.message_id:032x}" for text in claimed}
     first = claimed[0].message_id
     # The provider's callback for the first text beats the record; a recipient not yet
@@ -320,7 +320,7 @@ def test_one_statement_records_a_group_sent_and_claims_the_next_on_postgresql(
             .values(status="opted_out")
         )
     with runtime.database.autocommit() as connection:
-        batch, called_back = fanout.record_and_claim(
+        batch, called_back = claims.record_and_claim(
             connection, runtime.vault, sids, lease, 3, utcnow()
         )
     assert called_back == [sids[first]]
@@ -332,7 +332,7 @@ def test_one_statement_records_a_group_sent_and_claims_the_next_on_postgresql(
     }
     assert Counter(m.status for m in rows.values()) == {"sent": 2, "claimed": 2, "skipped": 1}
     with runtime.database.session() as session:
-        fanout.apply_early_callbacks(session, called_back, utcnow())
+        claims.apply_early_callbacks(session, called_back, utcnow())
     assert ledger_status(runtime, first) == "delivered"
 
 
@@ -421,11 +421,11 @@ def test_quiet_hours_pause_a_broadcast_in_flight_until_they_end(
         assert paused.send_at == eight_in_new_york
         assert session.get(Broadcast, urgent_id).state == "sending"
         # Its chunks wait for it, however long their leases have lapsed.
-        later = utcnow() + fanout.UNLEASED_GRACE + timedelta(minutes=5)
-        stalled = fanout.stalled(session, later)
+        later = utcnow() + chunks.UNLEASED_GRACE + timedelta(minutes=5)
+        stalled = chunks.stalled(session, later)
         assert {b for _, b, _ in stalled.chunks} == {urgent_id}
         assert stalled.broadcasts == []
-        assert fanout.stalled(session, paused.send_at).broadcasts == [broadcast_id]
+        assert chunks.stalled(session, paused.send_at).broadcasts == [broadcast_id]
     # A chunk job that runs meanwhile sends nothing and leaves its texts queued.
     sender.run_chunk(rest[0])
     assert len(fake_twilio.messages()) == 3
@@ -450,7 +450,7 @@ def test_the_watch_releases_texts_in_flight_when_quiet_hours_pause_the_broadcast
     broadcast_id = confirmed(runtime, organizer)
     [chunk_id] = plan(runtime, broadcast_id)
     with runtime.database.session() as session:
-        lease = fanout.take_chunk(session, chunk_id, "job", utcnow())
+        lease = chunks.take_chunk(session, chunk_id, "job", utcnow())
         session.get(Broadcast, broadcast_id).state = "scheduled"
     watch = Watch(runtime.database, lease)
     watch.check(utcnow())
@@ -481,7 +481,7 @@ def test_the_watch_pauses_its_own_broadcast_when_quiet_hours_begin(runtime, orga
     broadcast_id = confirmed(runtime, organizer)
     [chunk_id] = plan(runtime, broadcast_id)
     with runtime.database.session() as session:
-        lease = fanout.take_chunk(session, chunk_id, "job", utcnow())
+        lease = chunks.take_chunk(session, chunk_id, "job", utcnow())
     zone = runtime.config.timezone
     local = utcnow().astimezone(zone)
     outside = ((local + timedelta(hours=1)).time(), (local + timedelta(hours=2)).time())

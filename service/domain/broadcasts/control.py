@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from service.domain.broadcasts import fanout
+from service.domain.broadcasts import claims
 from service.domain.broadcasts.errors import Refused
 from service.models import OutboundMessage
 from service.models.broadcasts import IN_FLIGHT, Broadcast, Rsvp
@@ -80,4 +80,4 @@ def report(session: Session, broadcast_id: int) -> Report:
         rsvps = session.scalar(
             select(func.count()).select_from(Rsvp).where(Rsvp.broadcast_id == broadcast_id)
         )
-    return Report(broadcast, fanout.counts(session, broadcast_id), rsvps)
+    return Report(broadcast, claims.counts(session, broadcast_id), rsvps)

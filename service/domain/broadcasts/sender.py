@@ -39,8 +39,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from service.database import Database
-from service.domain.broadcasts import fanout, preview
-from service.domain.broadcasts.fanout import ChunkLease, Claimed, Outcome
+from service.domain.broadcasts import chunks, claims, planning, preview
+from service.domain.broadcasts.chunks import ChunkLease
+from service.domain.broadcasts.claims import Claimed, Outcome
 from service.domain.broadcasts.quiet_hours import QuietHours, is_quiet, pause_sending
 from service.domain.provider_loop import FenceUnavailable, ProviderLoop
 from service.domain.sending import Fence, Pacer
@@ -97,16 +98,22 @@ class Sender:
         self._provider.close()
 
     def warm_up(self) -> None:
-        """Compile what a chunk and a broadcast's start run (see fanout.warm_up), so a
-        fresh worker's first broadcast goes out as soon as a warm one's."""
+        """Run what a broadcast's start and a chunk run once, against rows that do not
+        exist, and roll back. A process compiles each statement on its first use, and
+        configures the ORM on its first query: about 60 ms before a fresh worker's
+        first text, which every deploy would add to its first broadcast."""
         session = self.database.sessionmaker()
         try:
-            fanout.warm_up(session, self.vault, utcnow())
+            now = utcnow()
+            planning.warm_up(session, now)
+            chunks.take_chunk(session, 0, "", now)
+            claims.claim_batch(session, self.vault, chunks.NOWHERE, 1, now)
+            chunks.finish_chunk(session, chunks.NOWHERE, now)
             session.rollback()
             if not self.database.is_sqlite:
                 with self.database.autocommit() as connection:
-                    fanout.record_and_claim(connection, self.vault, {}, fanout.NOWHERE, 0, utcnow())
-            Watch(self.database, fanout.NOWHERE, inflight=frozenset({0})).check(utcnow())
+                    claims.record_and_claim(connection, self.vault, {}, chunks.NOWHERE, 0, utcnow())
+            Watch(self.database, chunks.NOWHERE, inflight=frozenset({0})).check(utcnow())
         except SQLAlchemyError as exc:  # the database is down: the first chunk pays instead
             log.warning("broadcast sender: warm-up skipped: %s", exc)
         finally:
@@ -117,7 +124,7 @@ class Sender:
         """Send what is queued in one chunk; None if another live job holds it."""
         token = uuid.uuid4().hex
         with self.database.session() as session:
-            lease = fanout.take_chunk(session, chunk_id, token, utcnow())
+            lease = chunks.take_chunk(session, chunk_id, token, utcnow())
             if lease is None:
                 return None
             broadcast = session.get(Broadcast, lease.broadcast_id)
@@ -132,7 +139,7 @@ class Sender:
             self._send_chunk(lease, watch, report, default, translations, validity)
             if not watch.lost.is_set():
                 with self.database.session() as session:
-                    report.done = fanout.finish_chunk(session, lease, utcnow())
+                    report.done = chunks.finish_chunk(session, lease, utcnow())
         finally:
             watch.stop()
         return report
@@ -212,7 +219,7 @@ class Sender:
 
     def _record_and_claim(
         self, finished: list[Outcome], lease: ChunkLease, room: int, waiting: list[int]
-    ) -> tuple[list[tuple[int, float]], fanout.ClaimedBatch | None]:
+    ) -> tuple[list[tuple[int, float]], claims.ClaimedBatch | None]:
         """Record what finished and claim up to `room` texts that go next, together.
         Returns the texts to retry, with their backoff, and the batch claimed (None when
         `room` is 0)."""
@@ -221,20 +228,20 @@ class Sender:
             # statements cross no network, so its transaction costs nothing more.)
             sent = {o.text.message_id: o.provider_sid for o in finished if o.provider_sid}
             with self.database.autocommit() as connection:
-                batch, called_back = fanout.record_and_claim(
+                batch, called_back = claims.record_and_claim(
                     connection, self.vault, sent, lease, room, utcnow(), waiting
                 )
             if called_back:
                 with self.database.session() as session:
-                    fanout.apply_early_callbacks(session, called_back, utcnow())
+                    claims.apply_early_callbacks(session, called_back, utcnow())
             return [], batch if room else None
         retries: list[tuple[int, float]] = []
         batch = None
         with self.database.session() as session:
             if finished:
-                retries = fanout.record_batch(session, finished, utcnow())
+                retries = claims.record_batch(session, finished, utcnow())
             if room:
-                batch = fanout.claim_batch(session, self.vault, lease, room, utcnow(), waiting)
+                batch = claims.claim_batch(session, self.vault, lease, room, utcnow(), waiting)
         return retries, batch
 
     def _admit(
@@ -480,7 +487,7 @@ class Watch:
                 )
         if time.monotonic() - self._renewed >= RENEW_EVERY:
             with self.database.engine.begin() as connection:
-                if not fanout.renew_chunk(connection, self.lease, now):
+                if not chunks.renew_chunk(connection, self.lease, now):
                     log.warning("chunk %s: lease lost to another job", self.lease.chunk_id)
                     self.lost.set()
             self._renewed = time.monotonic()
@@ -495,7 +502,7 @@ def advance(
     """Start a due broadcast and plan its audience, handing each batch of chunks on as it is
     committed (sending starts while planning goes on). Safe to run twice or concurrently."""
     with database.session() as session:
-        broadcast = fanout.start_if_due(session, broadcast_id, utcnow())
+        broadcast = planning.start_if_due(session, broadcast_id, utcnow())
         if broadcast is None:
             return "missing"
         state, send_at = broadcast.state, broadcast.send_at
@@ -507,13 +514,13 @@ def advance(
     token = uuid.uuid4().hex
     while True:
         with database.session() as session:
-            step = fanout.plan_batch(session, broadcast_id, token, utcnow())
+            step = planning.plan_batch(session, broadcast_id, token, utcnow())
         if step is None:
             break
         if step.chunk_ids:
             on_chunks(step.chunk_ids)
         if step.done:
             with database.session() as session:
-                fanout.finish_broadcast(session, broadcast_id, utcnow())
+                chunks.finish_broadcast(session, broadcast_id, utcnow())
             break
     return "sending"
