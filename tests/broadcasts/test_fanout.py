@@ -370,6 +370,31 @@ def test_warming_up_writes_nothing_and_survives_a_database_that_is_down(
     assert "warm-up skipped" in caplog.text
 
 
+def test_one_statement_leaves_texts_waiting_to_be_retried_queued(runtime, organizer, seed):
+    if runtime.database.is_sqlite:
+        pytest.skip("record_and_claim is PostgreSQL's")
+    seed(6)
+    broadcast_id = confirmed(runtime, organizer)
+    [chunk_id] = plan(runtime, broadcast_id)
+    with runtime.database.session() as session:
+        lease = chunks.take_chunk(session, chunk_id, "by hand", utcnow())
+    with runtime.database.autocommit() as connection:
+        first, _ = claims.record_and_claim(connection, runtime.vault, {}, lease, 2, utcnow())
+    # Both were refused with a 429 and wait out their backoff, queued again.
+    waiting = [text.message_id for text in first.ready]
+    with runtime.database.session() as session:
+        session.execute(
+            update(OutboundMessage).where(OutboundMessage.id.in_(waiting)).values(status="queued")
+        )
+    with runtime.database.autocommit() as connection:
+        second, _ = claims.record_and_claim(
+            connection, runtime.vault, {}, lease, 6, utcnow(), waiting
+        )
+    assert len(second.ready) == 4
+    assert not {text.message_id for text in second.ready} & set(waiting)
+    assert {ledger_status(runtime, message_id) for message_id in waiting} == {"queued"}
+
+
 def ledger_status(runtime, message_id: int) -> str:  # type: ignore[no-untyped-def]
     with runtime.database.session() as session:
         return session.get(OutboundMessage, message_id).status
