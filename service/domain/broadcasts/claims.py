@@ -72,10 +72,11 @@ def _recipient(column: Any) -> Any:
 
 
 def _claim_statement(excluding: bool) -> Update:
-    """Claim the chunk's next queued texts, returning each recipient's status, number and
+    """Claim the chunk's next queued texts, returning each recipient's number and
     language with the claim; a recipient who opted out (or was erased) since planning
-    is marked skipped instead. Built once (with and without an exclusion list): it
-    runs for every few texts, and building it is a good part of its cost."""
+    is marked skipped instead, and comes back with that status. Built once (with and
+    without an exclusion list): it runs for every few texts, and building it is a
+    good part of its cost."""
     ledger = _LEDGER.c
     candidates = select(ledger.id).where(
         ledger.broadcast_id == bindparam("claim_broadcast_id"),
@@ -114,7 +115,7 @@ def _claim_statement(excluding: bool) -> Update:
             ledger.id,
             ledger.subscriber_id,
             ledger.attempts,
-            _recipient(_PEOPLE.c.status).label("recipient_status"),
+            ledger.status,
             _recipient(_PEOPLE.c.phone_enc).label("phone_enc"),
             _recipient(_PEOPLE.c.language).label("language"),
         )
@@ -162,8 +163,8 @@ def _claimed(vault: Vault, rows: Any) -> ClaimedBatch:
     ready: list[Claimed] = []
     skipped = 0
     for message_id, subscriber_id, attempts, status, phone_enc, language in rows:
-        if status != "active" or phone_enc is None:
-            skipped += 1  # the claim marked it skipped
+        if status == "skipped":
+            skipped += 1
             continue
         ready.append(
             Claimed(message_id, subscriber_id, attempts, vault.decrypt(phone_enc), language or "en")

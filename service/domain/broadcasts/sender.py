@@ -102,23 +102,23 @@ class Sender:
         exist, and roll back. A process compiles each statement on its first use, and
         configures the ORM on its first query: about 60 ms before a fresh worker's
         first text, which every deploy would add to its first broadcast."""
-        session = self.database.sessionmaker()
+        now = utcnow()
         try:
-            now = utcnow()
-            planning.warm_up(session, now)
-            chunks.take_chunk(session, 0, "", now)
-            claims.claim_batch(session, self.vault, chunks.NOWHERE, 1, now)
-            chunks.finish_chunk(session, chunks.NOWHERE, now)
-            session.rollback()
+            session = self.database.sessionmaker()
+            try:
+                planning.warm_up(session, now)
+                chunks.take_chunk(session, 0, "", now)
+                claims.claim_batch(session, self.vault, chunks.NOWHERE, 1, now)
+                chunks.finish_chunk(session, chunks.NOWHERE, now)
+            finally:
+                session.rollback()
+                session.close()
             if not self.database.is_sqlite:
                 with self.database.autocommit() as connection:
-                    claims.record_and_claim(connection, self.vault, {}, chunks.NOWHERE, 0, utcnow())
-            Watch(self.database, chunks.NOWHERE, inflight=frozenset({0})).check(utcnow())
+                    claims.record_and_claim(connection, self.vault, {}, chunks.NOWHERE, 0, now)
+            Watch(self.database, chunks.NOWHERE, inflight=frozenset({0})).check(now)
         except SQLAlchemyError as exc:  # the database is down: the first chunk pays instead
             log.warning("broadcast sender: warm-up skipped: %s", exc)
-        finally:
-            session.rollback()
-            session.close()
 
     def run_chunk(self, chunk_id: int) -> ChunkReport | None:
         """Send what is queued in one chunk; None if another live job holds it."""
