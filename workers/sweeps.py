@@ -7,9 +7,9 @@ schedules are hints, these are the guarantee.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from service.domain import outbox, retention, sending, unknowns
+from service.domain import delivery, outbox, retention, sending, unknowns
 from service.domain.context import Effect
 from service.models import utcnow
 from service.queues import DEFAULT
@@ -19,6 +19,15 @@ log = logging.getLogger(__name__)
 
 # A notice still queued this long after it was written lost its RQ job.
 NOTICE_GRACE = timedelta(seconds=30)
+
+# Where the callback catch-up pass got to (an ISO timestamp). Lost with Redis, the
+# pass starts again CALLBACKS_LOOKBACK back: applying a callback twice is harmless.
+CALLBACKS_CURSOR = "rallyline:sweep:callbacks"
+# A callback is looked at once both it and the record of its text have committed,
+# each within a moment of the other; the margin also covers clocks a little apart.
+CALLBACKS_SETTLE = timedelta(seconds=30)
+# How far back a pass looks at most (after Redis or the clock was down).
+CALLBACKS_LOOKBACK = timedelta(hours=1)
 
 
 def sweep_sends() -> dict[str, int]:
@@ -43,6 +52,25 @@ def sweep_sends() -> dict[str, int]:
     if abandoned or stale:
         log.info("sweep: %d claims marked unknown, %d notices re-driven", abandoned, len(stale))
     return {"unknown": abandoned, "redriven": len(stale)}
+
+
+def catch_up_callbacks() -> int:
+    """Apply status callbacks that the ledger missed (service/domain/delivery.py), each
+    window of received callbacks once."""
+    rt = current()
+    now = utcnow()
+    until = now - CALLBACKS_SETTLE
+    since = until - CALLBACKS_LOOKBACK
+    if (cursor := rt.redis.get(CALLBACKS_CURSOR)) is not None:
+        since = max(since, datetime.fromisoformat(cursor.decode()))
+    if since >= until:
+        return 0
+    with rt.database.session() as session:
+        moved = delivery.catch_up(session, since, until, now)
+    rt.redis.set(CALLBACKS_CURSOR, until.isoformat())
+    if moved:
+        log.info("sweep: %d texts caught up with callbacks that missed them", moved)
+    return moved
 
 
 def look_up_unknowns() -> dict[str, int]:
