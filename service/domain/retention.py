@@ -2,7 +2,9 @@
 
 Inbound bodies (and our replies) go after RETENTION_DAYS; the row stays, without
 them, so a late Twilio retry is still recognised. Texts we sent lose their bodies
-once settled and as old. One-time confirmation codes go an hour after they
+once settled and as old, and their status callbacks go (two or three a text:
+kept forever they would outgrow the ledger; a late retry of one finds its text
+settled and moves nothing). One-time confirmation codes go an hour after they
 expire, and handed-over outbox entries after a day.
 """
 
@@ -13,7 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
-from service.models import InboundMessage, OutboundMessage, OutboxEntry
+from service.models import InboundMessage, OutboundMessage, OutboxEntry, StatusEvent
 from service.models.broadcasts import Broadcast
 from service.models.messages import FINAL_STATES
 
@@ -43,6 +45,9 @@ def purge(session: Session, now: datetime, retention_days: int) -> dict[str, int
         )
         .values(body_enc=None)
     ).rowcount
+    callbacks = session.execute(
+        delete(StatusEvent).where(StatusEvent.received_at < cutoff)
+    ).rowcount
     codes = session.execute(
         update(Broadcast)
         .where(Broadcast.code.is_not(None), Broadcast.code_expires_at < now - EXPIRED_CODE_KEPT)
@@ -54,6 +59,7 @@ def purge(session: Session, now: datetime, retention_days: int) -> dict[str, int
     return {
         "inbound_bodies": inbound + replies,
         "outbound_bodies": outbound,
+        "status_callbacks": callbacks,
         "expired_codes": codes,
         "outbox_entries": outbox,
     }

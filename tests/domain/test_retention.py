@@ -6,8 +6,8 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from service.domain import retention, sending
-from service.models import InboundMessage, OutboundMessage, OutboxEntry, utcnow
+from service.domain import delivery, retention, sending
+from service.models import InboundMessage, OutboundMessage, OutboxEntry, StatusEvent, utcnow
 from service.models.broadcasts import Broadcast
 
 
@@ -19,6 +19,9 @@ def test_purge(phone, session, runtime):
     old.received_at = now - timedelta(days=31)
     sent = sending.queue_notice(session, runtime.vault, "old notice", to="+12155550111")
     sent.status, sent.updated_at = "delivered", now - timedelta(days=31)
+    sent.provider_sid = "SM" + "1" * 32
+    delivery.record(session, sent.provider_sid, "delivered", None, now - timedelta(days=31))
+    delivery.record(session, "SM" + "2" * 32, "delivered", None, now - timedelta(days=29))
     waiting = sending.queue_notice(session, runtime.vault, "still queued", to="+12155550112")
     waiting.updated_at = now - timedelta(days=31)
     stale = Broadcast(
@@ -55,6 +58,7 @@ def test_purge(phone, session, runtime):
     assert counts == {
         "inbound_bodies": 1,
         "outbound_bodies": 1,
+        "status_callbacks": 1,
         "expired_codes": 1,
         "outbox_entries": 1,
     }
@@ -63,6 +67,8 @@ def test_purge(phone, session, runtime):
     assert recent.body_enc is not None
     assert session.get(OutboundMessage, sent.id).body_enc is None
     assert session.get(OutboundMessage, waiting.id).body_enc is not None, "not yet sent: kept"
+    assert session.scalars(select(StatusEvent.message_sid)).all() == ["SM" + "2" * 32]
+    assert session.get(OutboundMessage, sent.id).status == "delivered", "the text keeps its status"
     assert (stale.code, live.code, just_expired.code) == (None, "1234", "5555")
     assert session.scalar(select(OutboxEntry.handed_at)) is None, "unhanded work is never purged"
     assert retention.purge(session, now, retention_days=30) == dict.fromkeys(counts, 0)
