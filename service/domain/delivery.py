@@ -86,15 +86,24 @@ def record(
     if inserted is None:
         return False
     ledger_status = LEDGER_STATUS.get(status)
-    if ledger_status is None:
-        return True
+    if ledger_status is not None:
+        _move_on(session, message_sid, ledger_status, error_code, now)
+    return True
+
+
+def _move_on(
+    session: Session, message_sid: str, ledger_status: str, error_code: int | None, now: datetime
+) -> int | None:
+    """Move the text with this provider id to `ledger_status` unless it is there or
+    further on, and act on the move; the id of the text moved, if one was."""
     moved = session.execute(
         _move(ledger_status, bool(error_code)),
         {"sid": message_sid, "to_status": ledger_status, "now": now, "code": error_code},
     ).first()
-    if moved is not None:
-        _after_move(session, moved.id, moved.purpose, moved.subscriber_id, error_code, now)
-    return True
+    if moved is None:
+        return None
+    _after_move(session, moved.id, moved.purpose, moved.subscriber_id, error_code, now)
+    return int(moved.id)
 
 
 @cache
@@ -181,17 +190,12 @@ def catch_up(session: Session, since: datetime, until: datetime, now: datetime) 
         .where(events.c.received_at >= since, events.c.received_at < until, lagging)
         .order_by(events.c.id)
     ).all()
-    moved_texts: set[int] = set()
+    moved: set[int] = set()
     for message_sid, status, error_code in rows:
-        ledger_status = LEDGER_STATUS[status]
-        moved = session.execute(
-            _move(ledger_status, bool(error_code)),
-            {"sid": message_sid, "to_status": ledger_status, "now": now, "code": error_code},
-        ).first()
-        if moved is not None:
-            _after_move(session, moved.id, moved.purpose, moved.subscriber_id, error_code, now)
-            moved_texts.add(moved.id)
-    return len(moved_texts)
+        message_id = _move_on(session, message_sid, LEDGER_STATUS[status], error_code, now)
+        if message_id is not None:
+            moved.add(message_id)
+    return len(moved)
 
 
 def _moved_values(ledger_status: str, error_code: int | None, now: datetime) -> dict[str, object]:
