@@ -64,6 +64,7 @@ from workers.worker import command as worker_command  # noqa: E402
 FROM = "+15005550006"
 BODY = "Camp Hope: March at noon from City Hall. Bring water."
 DEFAULT_IN_FLIGHT = Config.broadcast_sends_in_flight
+TARGET_SHARE_OF_RAW = 0.40  # issue #3: ours at least this share of (c)
 
 
 # --- environment ---------------------------------------------------------------------------
@@ -400,6 +401,20 @@ def where_the_cpu_went(name: str, result: dict, texts: int) -> str:
     return f"while {name} sent ({seconds:.1f} s), {host}: " + ", ".join(parts)
 
 
+def cpu_budget(result: dict, raw_rate: float, texts: int) -> str:
+    """What 40% of (c) asks of the CPU: every part shares the same cores, so the target
+    is a ceiling on the CPU all of them spend per text, and it falls as the host gets
+    faster at serving (c)."""
+    cores = os.cpu_count() or 1
+    target = TARGET_SHARE_OF_RAW * raw_rate
+    spent = sum(result["cpu"]["cpu_seconds"].values()) * 1000 / texts
+    return (
+        f"{TARGET_SHARE_OF_RAW:.0%} of (c) is {target:,.0f} texts/s: at most "
+        f"{cores * 1000 / target:.2f} ms of CPU per text, all parts together, with all "
+        f"{cores} cores busy; ours spent {spent:.2f} ms"
+    )
+
+
 # --- main ----------------------------------------------------------------------------------
 
 
@@ -499,7 +514,7 @@ def main() -> None:
     print(
         f"\nours vs (a): {mine['rate'] / loop['rate']:.1f}x (target 2x); "
         f"vs (b): {mine['rate'] / per_job['rate']:.0f}x (target 20x); "
-        f"{100 * mine['rate'] / raw['rate']:.0f}% of (c) (target 40%)"
+        f"{100 * mine['rate'] / raw['rate']:.0f}% of (c) (target {TARGET_SHARE_OF_RAW:.0%})"
     )
     print(
         f"the client alone (d) reaches {100 * alone['rate'] / raw['rate']:.0f}% of (c); "
@@ -512,6 +527,7 @@ def main() -> None:
     print(f"first text handed over {mine['first']:.2f} s after SEND")
     print(where_the_cpu_went("ours", mine, n))
     print(where_the_cpu_went("(d)", alone, n))
+    print(cpu_budget(mine, raw["rate"], n))
 
 
 if __name__ == "__main__":
