@@ -62,7 +62,10 @@ def catch_up_callbacks() -> int:
     until = now - CALLBACKS_SETTLE
     since = until - CALLBACKS_LOOKBACK
     if (cursor := rt.redis.get(CALLBACKS_CURSOR)) is not None:
-        since = max(since, datetime.fromisoformat(cursor.decode()))
+        try:
+            since = max(since, datetime.fromisoformat(cursor.decode()))
+        except ValueError:  # not ours: look the whole way back, then write ours over it
+            log.warning("sweep: %s held %r, not a time", CALLBACKS_CURSOR, cursor)
     if since >= until:
         return 0
     with rt.database.session() as session:

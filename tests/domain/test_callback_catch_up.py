@@ -110,7 +110,10 @@ def test_listeners_hear_of_a_move_the_pass_made(session, runtime, monkeypatch):
     assert heard == ["failed"]
 
 
-def test_the_clock_looks_at_each_callback_once_it_has_settled(session, runtime, monkeypatch):
+@pytest.mark.parametrize("cursor_after_a_loss", [None, "not a time"])
+def test_the_clock_looks_at_each_callback_once_it_has_settled(
+    session, runtime, monkeypatch, cursor_after_a_loss
+):
     monkeypatch.setattr(workers.sweeps, "current", lambda: runtime)
     runtime.redis.delete(workers.sweeps.CALLBACKS_CURSOR)
     now = utcnow()
@@ -130,8 +133,10 @@ def test_the_clock_looks_at_each_callback_once_it_has_settled(session, runtime, 
     assert now - workers.sweeps.CALLBACKS_SETTLE <= cursor <= utcnow()
     assert workers.sweeps.catch_up_callbacks() == 0  # the window was looked at
 
-    # With no cursor (Redis lost it), a pass looks an hour back.
+    # With no cursor (Redis lost it), or one that is not a time, a pass looks an hour back.
     runtime.redis.delete(workers.sweeps.CALLBACKS_CURSOR)
+    if cursor_after_a_loss is not None:
+        runtime.redis.set(workers.sweeps.CALLBACKS_CURSOR, cursor_after_a_loss)
     assert workers.sweeps.catch_up_callbacks() == 1
     assert status(runtime, ago[10]) == "delivered"
     assert status(runtime, ago[90]) == "sent"  # beyond CALLBACKS_LOOKBACK
