@@ -546,3 +546,24 @@ def test_texts_waiting_in_a_chunk_go_back_to_the_queue_when_it_pauses(
     fake_twilio.set_faults(callbacks=False)
     sender.run_chunk(chunk_id)
     assert Counter(m["to"] for m in fake_twilio.messages()) == Counter(phones)
+
+
+def test_a_claim_of_people_all_gone_since_planning_does_not_end_the_chunk(
+    runtime, organizer, seed, sender, fake_twilio
+):
+    """More opted out after planning than the sender claims at once, and nothing in
+    flight: the claim finds only texts to skip, and the chunk must still go on."""
+    phones = seed(20)
+    broadcast_id = confirmed(runtime, organizer)
+    [chunk_id] = plan(runtime, broadcast_id)
+    gone = phones[: 3 * sender.in_flight]
+    with runtime.database.session() as session:
+        session.execute(
+            update(Subscriber)
+            .where(Subscriber.phone_hash.in_([runtime.vault.lookup_hash(p) for p in gone]))
+            .values(status="opted_out")
+        )
+    report = sender.run_chunk(chunk_id)
+    assert report is not None and report.done
+    assert sorted(m["to"] for m in fake_twilio.messages()) == sorted(phones[len(gone) :])
+    assert Counter(r.status for r in ledger(runtime, broadcast_id))["skipped"] == len(gone)

@@ -205,7 +205,9 @@ class Sender:
             elif leaving:
                 self._admit([], leaving, entered)
             if not sending:
-                if finished:  # turned away at the fence: recorded on the next round
+                # Turned away at the fence (recorded on the next round), or a claim that
+                # found only people gone since planning: the chunk is not done yet.
+                if finished or not (drained or watch.stopped):
                     continue
                 if watch.stopped or not not_before:
                     return
