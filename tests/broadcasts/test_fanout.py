@@ -15,11 +15,19 @@ from sqlalchemy import func, select, update
 from service.database import Database
 from service.domain import delivery
 from service.domain.broadcasts import chunks, claims, control, planning, preview, quiet_hours
-from service.domain.broadcasts.sender import Sender, Watch, advance
+from service.domain.broadcasts.sender import (
+    MIN_AHEAD,
+    Sender,
+    Watch,
+    advance,
+    most_unrecorded,
+    paced_ahead,
+)
 from service.domain.sending import Unpaced
 from service.gateway.twilio_async import build_async_gateway
 from service.models import OutboundMessage, Subscriber, utcnow
 from service.models.broadcasts import Broadcast, BroadcastChunk
+from workers.pacing import RateLimiter
 
 
 @pytest.fixture
@@ -567,3 +575,48 @@ def test_a_claim_of_people_all_gone_since_planning_does_not_end_the_chunk(
     assert report is not None and report.done
     assert sorted(m["to"] for m in fake_twilio.messages()) == sorted(phones[len(gone) :])
     assert Counter(r.status for r in ledger(runtime, broadcast_id))["skipped"] == len(gone)
+
+
+def test_how_far_ahead_a_sender_claims():
+    assert paced_ahead(0, 16) == most_unrecorded(16) == 32  # unpaced: all it may hold
+    assert paced_ahead(10, 16) == MIN_AHEAD
+    assert paced_ahead(200, 16) == 20
+    assert paced_ahead(1000, 16) == 32
+
+
+def test_a_paced_sender_claims_only_what_the_rate_will_soon_use(
+    twilio_config, runtime, organizer, seed, fake_twilio
+):
+    """Texts claimed beyond what the rate uses up soon would only wait for rate tokens,
+    and a kill -9 would leave them unknown though they never went."""
+    rate, in_flight = 20, 16
+    phones = seed(30)
+    broadcast_id = confirmed(runtime, organizer)
+    [chunk_id] = plan(runtime, broadcast_id)
+    sender = Sender(
+        runtime.database,
+        runtime.vault,
+        RateLimiter(runtime.redis, rate, key="rallyline:test:paced"),
+        lambda: build_async_gateway(twilio_config),
+        in_flight=in_flight,
+    )
+    most_claimed = 0
+    job = threading.Thread(target=sender.run_chunk, args=(chunk_id,))
+    try:
+        job.start()
+        while job.is_alive():
+            with runtime.database.session(immediate=False) as session:
+                claimed = session.scalar(
+                    select(func.count()).where(
+                        OutboundMessage.broadcast_id == broadcast_id,
+                        OutboundMessage.status == "claimed",
+                    )
+                )
+            most_claimed = max(most_claimed, claimed)
+            job.join(timeout=0.01)
+    finally:
+        sender.close()
+    assert sorted(m["to"] for m in fake_twilio.messages()) == sorted(phones)
+    # Those claimed ahead, and one or two with the provider or about to be recorded
+    # (the local server answers in milliseconds).
+    assert 0 < most_claimed <= paced_ahead(rate, in_flight) + 2 < most_unrecorded(in_flight)

@@ -21,12 +21,18 @@ one, so texts move in batches; only the provider calls are one per text. A
 kill -9 between claim and record leaves the claimed texts "unknown": at most
 twice `in_flight` are claimed and unrecorded at any moment (most_unrecorded),
 which bounds that handful, as the one-text core bounds it at one.
+
+When a rate limit paces the texts, most of those claimed would only be waiting
+for rate tokens, and a kill would leave them unknown though they never went.
+So a paced sender claims just enough to cover a claim's round trip at the
+rate (paced_ahead): a kill then leaves the texts with the provider and a few.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import queue
 import threading
 import time
@@ -58,6 +64,10 @@ RENEW_EVERY = 3.0  # seconds between chunk lease renewals (the lease is 15 s)
 PACER_POLL = 0.25  # an ABORT is noticed this often while waiting for a rate token
 GATHER_SECONDS = 0.02  # a finished text waits at most this long for others to share its record
 STALE_GRANT = 0.02  # seconds: a rate token answered later than this is not used
+# A paced sender keeps this many seconds of the rate claimed and not yet handed over
+# (a claim's round trip takes a few milliseconds), and never fewer than MIN_AHEAD.
+LOOK_AHEAD = 0.1
+MIN_AHEAD = 2
 
 
 def most_unrecorded(in_flight: int) -> int:
@@ -65,6 +75,18 @@ def most_unrecorded(in_flight: int) -> int:
     leave unknown. Twice those in flight, so that the next ones are claimed before
     the provider is idle."""
     return 2 * in_flight
+
+
+def paced_ahead(rate_per_second: float, in_flight: int) -> int:
+    """Texts a sender keeps claimed and not yet handed to the provider. Unpaced, all it
+    may hold (the provider sets the pace, and a group claimed ahead keeps it busy
+    while the next is claimed); paced, what the rate uses up in LOOK_AHEAD, since
+    every text claimed beyond that would wait for a rate token, and a kill would
+    leave it unknown though it never went."""
+    most = most_unrecorded(in_flight)
+    if rate_per_second <= 0:
+        return most
+    return min(most, max(MIN_AHEAD, math.ceil(rate_per_second * LOOK_AHEAD)))
 
 
 class Sender:
@@ -93,6 +115,7 @@ class Sender:
         self._tasks: set[asyncio.Task[Outcome]] = set()  # touched on the loop only
         rate = getattr(pacer, "rate_per_second", 0)
         self._spacing = Spacing(1.0 / rate if rate > 0 else 0.0)
+        self.ahead = paced_ahead(rate, in_flight)
 
     def close(self) -> None:
         self._provider.close()
@@ -155,12 +178,18 @@ class Sender:
     ) -> None:
         not_before: dict[int, float] = {}  # message id -> monotonic time it may be retried
         sending: dict[int, Claimed] = {}  # message id -> text, with the provider or queued
-        finished_texts: queue.SimpleQueue[asyncio.Task[Outcome]] = queue.SimpleQueue()
+        finished_texts: Finished = queue.SimpleQueue()
         most = most_unrecorded(self.in_flight)
         # Claim and record a whole in-flight's worth at a time: the transaction and its
         # round trips are shared by that many texts, and the texts claimed ahead keep
-        # the provider busy meanwhile.
-        top_up = self.in_flight
+        # the provider busy meanwhile. Paced, half of what is kept ahead.
+        top_up = min(self.in_flight, max(1, self.ahead // 2))
+        # Paced, the loop wakes this thread when enough texts have gone to the provider
+        # for a claim (unpaced, texts finishing wake it, as they must be recorded).
+        backlog = Backlog(
+            wake=(lambda: finished_texts.put(None)) if self.ahead < most else None,
+            wake_at=self.ahead - top_up,
+        )
         drained = False  # the last claim found nothing more that may go now
         finished: list[Outcome] = []
         entered: dict[int, str] = {}  # message id -> number hash, counted in the fence
@@ -168,7 +197,8 @@ class Sender:
             now = time.monotonic()
             if drained and any(at <= now for at in not_before.values()):
                 drained = False
-            room = most - len(sending)
+            # Unpaced, `ahead` is `most`, and this is the room left under it.
+            room = min(most - len(sending), self.ahead - len(backlog))
             claim = not watch.stopped and not drained and room >= top_up
             batch = None
             if finished or claim:
@@ -191,6 +221,7 @@ class Sender:
                 for text in admitted:
                     not_before.pop(text.message_id, None)
                     sending[text.message_id] = text
+                backlog.given += len(admitted)
                 # One hand-off to the loop for the whole batch, not one per text.
                 self._provider.submit(
                     self._start(
@@ -198,6 +229,7 @@ class Sender:
                         validity,
                         watch,
                         finished_texts,
+                        backlog,
                     )
                 )
                 # The watcher looks for opt-outs among the texts not yet recorded.
@@ -283,54 +315,72 @@ class Sender:
         texts: list[tuple[Claimed, str]],
         validity: int,
         watch: Watch,
-        finished: queue.SimpleQueue[asyncio.Task[Outcome]],
+        finished: Finished,
+        backlog: Backlog,
     ) -> None:
         """On the loop: a task per text, each put on `finished` when it is done."""
         for text, body in texts:
-            task = asyncio.ensure_future(self._send_one(text, body, validity, watch))
+            task = asyncio.ensure_future(self._send_one(text, body, validity, watch, backlog))
             self._tasks.add(task)  # the loop keeps only a weak reference to a task
             task.add_done_callback(self._tasks.discard)
             task.add_done_callback(finished.put)
 
     @staticmethod
     def _finished(
-        finished: queue.SimpleQueue[asyncio.Task[Outcome]], sending: int, enough: int, watch: Watch
+        finished: Finished, sending: int, enough: int, watch: Watch
     ) -> list[asyncio.Task[Outcome]]:
         """Texts done, gathered into a batch: `enough` of them, or all there are, or
-        whatever GATHER_SECONDS after the first brought (one transaction records them)."""
+        whatever GATHER_SECONDS after the first brought (one transaction records them).
+        None at once if the loop asked for a claim first (a paced backlog ran low)."""
         try:
-            done = [finished.get(timeout=1.0)]
+            first = finished.get(timeout=1.0)
         except queue.Empty:
             return []
+        if first is None:
+            return []
+        done = [first]
         until = time.monotonic() + GATHER_SECONDS
         while len(done) < min(enough, sending) and not watch.stopped:
             remaining = until - time.monotonic()
             if remaining <= 0:
                 break
             try:
-                done.append(finished.get(timeout=remaining))
+                task = finished.get(timeout=remaining)
             except queue.Empty:
                 break
+            if task is not None:
+                done.append(task)
         while True:
             try:
-                done.append(finished.get_nowait())
+                task = finished.get_nowait()
             except queue.Empty:
                 return done
+            if task is not None:
+                done.append(task)
 
-    async def _send_one(self, text: Claimed, body: str, validity: int, watch: Watch) -> Outcome:
+    async def _send_one(
+        self, text: Claimed, body: str, validity: int, watch: Watch, backlog: Backlog
+    ) -> Outcome:
         async with self._slots:
-            return await self._send_paced(text, body, validity, watch)
+            outcome = await self._send_paced(text, body, validity, watch, backlog)
+        if outcome.skipped:  # it never reached the provider: it leaves the backlog now
+            backlog.leave()
+        return outcome
 
-    async def _send_paced(self, text: Claimed, body: str, validity: int, watch: Watch) -> Outcome:
+    async def _send_paced(
+        self, text: Claimed, body: str, validity: int, watch: Watch, backlog: Backlog
+    ) -> Outcome:
         if watch.released:
             return Outcome(text, skipped="released")
         if watch.aborted.is_set():
             return Outcome(text, skipped="aborted")
         if (delay := self._spacing.reserve()) > 0:
             await asyncio.sleep(delay)
-        return await self._take_turn(text, body, validity, watch)
+        return await self._take_turn(text, body, validity, watch, backlog)
 
-    async def _take_turn(self, text: Claimed, body: str, validity: int, watch: Watch) -> Outcome:
+    async def _take_turn(
+        self, text: Claimed, body: str, validity: int, watch: Watch, backlog: Backlog
+    ) -> Outcome:
         while (wait := self._try_acquire()) > 0:
             if watch.stopped:
                 return Outcome(text, skipped="released" if watch.released else "aborted")
@@ -343,6 +393,7 @@ class Sender:
             return Outcome(text, skipped="aborted")
         if text.subscriber_id in watch.opted_out:
             return Outcome(text, skipped="opted out")
+        backlog.leave()
         return await self._hand_over(text, body, validity)
 
     async def _hand_over(self, text: Claimed, body: str, validity: int) -> Outcome:
@@ -367,6 +418,32 @@ class Sender:
         if wait == 0.0 and time.monotonic() - asked > STALE_GRANT:
             return 0.001
         return wait
+
+
+# Texts done, for the job's thread to record; None asks it to claim more.
+Finished = queue.SimpleQueue[asyncio.Task[Outcome] | None]
+
+
+class Backlog:
+    """Texts given to the loop and not yet handed to the provider. Counted from two
+    threads, each with its own counter (the job's thread adds, the loop takes away),
+    so no lock is needed. When `wake` is given, the loop calls it as the backlog falls
+    to `wake_at`: a paced sender then claims more without waiting for texts to finish,
+    which with a slow provider could take seconds."""
+
+    def __init__(self, wake: Callable[[], None] | None = None, wake_at: int = 0) -> None:
+        self.given = 0
+        self.gone = 0
+        self._wake = wake
+        self._wake_at = wake_at
+
+    def __len__(self) -> int:
+        return self.given - self.gone
+
+    def leave(self) -> None:
+        self.gone += 1
+        if self._wake is not None and len(self) == self._wake_at:
+            self._wake()
 
 
 class Spacing:
