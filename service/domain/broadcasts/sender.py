@@ -331,7 +331,7 @@ class Sender:
     ) -> list[asyncio.Task[Outcome]]:
         """Texts done, gathered into a batch: `enough` of them, or all there are, or
         whatever GATHER_SECONDS after the first brought (one transaction records them).
-        None at once if the loop asked for a claim first (a paced backlog ran low)."""
+        Nothing, at once, if the loop asked for a claim first (a paced backlog ran low)."""
         try:
             first = finished.get(timeout=1.0)
         except queue.Empty:
