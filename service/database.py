@@ -92,6 +92,20 @@ class Database:
         with self.engine.connect() as connection:
             yield connection.execution_options(isolation_level="AUTOCOMMIT")
 
+    @contextmanager
+    def reading(self) -> Iterator[Connection]:
+        """A connection for reads that need no transaction around them. On PostgreSQL
+        each statement stands alone (autocommit), so nothing is rolled back when the
+        connection goes back to the pool: psycopg forgets all of a connection's prepared
+        statements at every ROLLBACK on it, and the senders' hot statement, which shares
+        the pool with their watch, was parsed and planned afresh most of the time."""
+        if self.is_sqlite:
+            with self.engine.connect() as connection:
+                yield connection
+        else:
+            with self.autocommit() as connection:
+                yield connection
+
     def ping(self) -> None:
         with self.engine.connect() as connection:
             connection.execute(text("SELECT 1"))

@@ -545,7 +545,7 @@ class Watch:
         if self.quiet_hours is not None and is_quiet(now, *self.quiet_hours):
             with self.database.session() as session:
                 pause_sending(session, *self.quiet_hours, now, broadcast_id=self.lease.broadcast_id)
-        with self.database.engine.connect() as connection:
+        with self.database.reading() as connection:
             state = connection.scalar(
                 select(Broadcast.state).where(Broadcast.id == self.lease.broadcast_id)
             )
