@@ -107,7 +107,7 @@ class Database:
                 yield connection
 
     def ping(self) -> None:
-        with self.engine.connect() as connection:
+        with self.reading() as connection:
             connection.execute(text("SELECT 1"))
 
     def upgrade(self) -> None:
