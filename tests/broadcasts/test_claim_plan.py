@@ -20,6 +20,7 @@ from service.models import OutboundMessage, utcnow
 from tests.broadcasts.test_fanout import confirmed, plan
 
 RECIPIENTS = 1200  # several chunks
+PREPARED_AFTER = 5  # runs of a statement before psycopg prepares it (prepare_threshold)
 
 
 def rows_read(node: dict, table: str) -> int:
@@ -155,9 +156,6 @@ def test_the_watch_leaves_the_claim_prepared(runtime):
             assert claim_prepared(connection)
     finally:
         database.dispose()
-
-
-PREPARED_AFTER = 5  # psycopg's prepare_threshold
 
 
 def claim_prepared(connection) -> bool:  # type: ignore[no-untyped-def]
