@@ -199,6 +199,32 @@ def test_21610_opts_the_subscriber_out_and_other_errors_fail(
     assert [m["to"] for m in fake_twilio.messages()] == [phones[2]]
 
 
+def test_a_text_whose_recipient_stops_while_it_waits_for_a_retry_ends_its_chunk(
+    runtime, organizer, seed, sender, fake_twilio
+):
+    """A STOP landing while a text waits out a 429's backoff: the retry's claim finds the
+    recipient gone and marks the text skipped, and the chunk's job ends. (It used to
+    keep the text's retry time and claim again and again, never ending.)"""
+    seed(1)
+    fake_twilio.set_faults(every_nth_429=1)  # every send refused: the text keeps waiting
+    broadcast_id = confirmed(runtime, organizer)
+    [chunk_id] = plan(runtime, broadcast_id)
+    job = threading.Thread(target=sender.run_chunk, args=(chunk_id,), daemon=True)
+    job.start()
+    fake_twilio.wait_until(fake_twilio.stats, lambda s: s["rejected_429"] >= 1, 10, "a 429")
+    with runtime.database.session() as session:
+        session.execute(update(Subscriber).values(status="opted_out"))
+    job.join(timeout=10)
+    ended = not job.is_alive()
+    if not ended:  # stop it before failing: an aborted broadcast ends every job
+        with runtime.database.session() as session:
+            control.abort(session, utcnow())
+        job.join(timeout=10)
+    assert ended, "the chunk's job did not end"
+    assert {r.status for r in ledger(runtime, broadcast_id)} == {"skipped"}
+    assert fake_twilio.messages() == []
+
+
 def claimed_by_hand(runtime, organizer, count: int):  # type: ignore[no-untyped-def]
     """A broadcast planned into one chunk, leased and `count` of its texts claimed, the way
     a sender job starts: (broadcast id, chunk id, the claimed texts)."""
