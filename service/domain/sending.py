@@ -52,6 +52,10 @@ class Fence(Protocol):
     def exchange(self, leaving: list[str], entering: list[str]) -> list[bool]: ...
 
 
+class PacerUnavailable(SendError):
+    """The rate limiter could not be asked (Redis down): the text was not tried."""
+
+
 class Unpaced:
     def acquire(self, priority: bool = False, timeout: float | None = None) -> bool:
         return True

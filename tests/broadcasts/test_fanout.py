@@ -10,6 +10,7 @@ from datetime import time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+import redis
 from sqlalchemy import func, select, update
 
 from service.database import Database
@@ -223,6 +224,38 @@ def test_a_text_whose_recipient_stops_while_it_waits_for_a_retry_ends_its_chunk(
     assert ended, "the chunk's job did not end"
     assert {r.status for r in ledger(runtime, broadcast_id)} == {"skipped"}
     assert fake_twilio.messages() == []
+
+
+def test_a_paced_text_whose_rate_token_cannot_be_asked_for_goes_back_to_the_queue(
+    runtime, organizer, seed, twilio_config, fake_twilio, redis_conn
+):
+    """Redis down while texts wait for a rate token: each goes back to the queue with a
+    backoff, as after a 5xx, and goes once Redis is back. (The job used to fail, leaving
+    its claimed texts to be reported unknown though they never went.)"""
+    phones = seed(3)
+    down = RateLimiter(redis.Redis.from_url("redis://127.0.0.1:1/0"), 50)
+    sender = Sender(
+        runtime.database, runtime.vault, down, lambda: build_async_gateway(twilio_config)
+    )
+    broadcast_id = confirmed(runtime, organizer)
+    [chunk_id] = plan(runtime, broadcast_id)
+    job = threading.Thread(target=sender.run_chunk, args=(chunk_id,), daemon=True)
+    try:
+        job.start()
+        fake_twilio.wait_until(
+            lambda: [r.attempts for r in ledger(runtime, broadcast_id)],
+            lambda attempts: max(attempts) >= 2,
+            10,
+            "a text tried again",
+        )
+        assert fake_twilio.messages() == []
+        sender.pacer = RateLimiter(redis_conn, 50)  # Redis is back
+        job.join(timeout=20)
+        assert not job.is_alive(), "the chunk's job did not end"
+    finally:
+        sender.close()
+    assert Counter(m["to"] for m in fake_twilio.messages()) == Counter(phones)
+    assert {r.status for r in ledger(runtime, broadcast_id)} <= {"sent", "delivered"}
 
 
 def claimed_by_hand(runtime, organizer, count: int):  # type: ignore[no-untyped-def]

@@ -50,7 +50,7 @@ from service.domain.broadcasts.chunks import ChunkLease
 from service.domain.broadcasts.claims import Claimed, Outcome
 from service.domain.broadcasts.quiet_hours import QuietHours, is_quiet, pause_sending
 from service.domain.provider_loop import FenceUnavailable, ProviderLoop
-from service.domain.sending import Fence, Pacer
+from service.domain.sending import Fence, Pacer, PacerUnavailable
 from service.gateway.base import SendError
 from service.gateway.twilio_async import AsyncSmsGateway
 from service.models import Subscriber, utcnow
@@ -397,7 +397,17 @@ class Sender:
     async def _take_turn(
         self, text: Claimed, body: str, validity: int, watch: Watch, backlog: Backlog
     ) -> Outcome:
-        while (wait := self._try_acquire()) > 0:
+        while True:
+            wait = self._try_acquire()
+            if wait is None:
+                # Never tried: back to the queue with a backoff, like a 5xx, until Redis
+                # is back (the fence turns away new texts meanwhile).
+                backlog.leave()
+                return Outcome(
+                    text, error=PacerUnavailable("rate limiter unavailable", retryable=True)
+                )
+            if wait <= 0:
+                break
             if watch.stopped:
                 return Outcome(text, skipped="released" if watch.released else "aborted")
             await asyncio.sleep(min(wait, PACER_POLL))
@@ -419,18 +429,23 @@ class Sender:
             return Outcome(text, error=error)
         return Outcome(text, provider_sid=provider_sid)
 
-    def _try_acquire(self) -> float:
-        """0 when a token was taken, else seconds to wait (one Redis call, no blocking).
+    def _try_acquire(self) -> float | None:
+        """0 when a token was taken, else seconds to wait (one Redis call, no blocking);
+        None when the limiter could not be asked (Redis down).
 
         A grant whose answer took long to come back (a stalled process) is left
         unused: sent late, its text could land in the next window with that
         window's own texts. Unused, it only costs a slot.
         """
         try_acquire = getattr(self.pacer, "try_acquire", None)
-        if try_acquire is None:
-            return 0.0 if self.pacer.acquire(timeout=0) else PACER_POLL
         asked = time.monotonic()
-        wait = float(try_acquire())
+        try:
+            if try_acquire is None:
+                return 0.0 if self.pacer.acquire(timeout=0) else PACER_POLL
+            wait = float(try_acquire())
+        except Exception as error:  # noqa: BLE001 - Redis down: no text goes unpaced
+            log.warning("rate limiter: %r", error)
+            return None
         if wait == 0.0 and time.monotonic() - asked > STALE_GRANT:
             return 0.001
         return wait
