@@ -61,7 +61,11 @@ class Claimed:
 @dataclass(frozen=True)
 class ClaimedBatch:
     ready: list[Claimed]
-    skipped: int  # opted out (or erased) since planning: never sent
+    skipped_ids: list[int]  # opted out (or erased) since planning: never sent
+
+    @property
+    def skipped(self) -> int:
+        return len(self.skipped_ids)
 
     def __bool__(self) -> bool:
         return bool(self.ready or self.skipped)
@@ -161,10 +165,10 @@ def _claim_parameters(
 
 def _claimed(vault: Vault, rows: Any) -> ClaimedBatch:
     ready: list[Claimed] = []
-    skipped = 0
+    skipped: list[int] = []
     for message_id, subscriber_id, attempts, status, phone_enc, language in rows:
         if status == "skipped":
-            skipped += 1
+            skipped.append(message_id)
             continue
         ready.append(
             Claimed(message_id, subscriber_id, attempts, vault.decrypt(phone_enc), language or "en")

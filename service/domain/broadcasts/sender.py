@@ -217,11 +217,14 @@ class Sender:
             if batch is not None:
                 report.skipped += batch.skipped
                 drained = len(batch.ready) + batch.skipped < room
-                if drained:
-                    self._forget_gone_retries(not_before, now, batch)
+                # A text claimed again waits for its retry no more, whatever comes of
+                # it: sent, turned away at the fence, or skipped by the claim because
+                # its recipient stopped meanwhile. A retry time kept for a text no
+                # longer queued would have the chunk claim again and again, never ending.
+                for message_id in [t.message_id for t in batch.ready] + batch.skipped_ids:
+                    not_before.pop(message_id, None)
                 admitted, finished = self._admit(batch.ready, leaving, entered)
                 for text in admitted:
-                    not_before.pop(text.message_id, None)
                     sending[text.message_id] = text
                 backlog.given += len(admitted)
                 # One hand-off to the loop for the whole batch, not one per text.
@@ -279,20 +282,6 @@ class Sender:
             if room:
                 batch = claims.claim_batch(session, self.vault, lease, room, utcnow(), waiting)
         return retries, batch
-
-    @staticmethod
-    def _forget_gone_retries(
-        not_before: dict[int, float], now: float, batch: claims.ClaimedBatch
-    ) -> None:
-        """After a claim that found fewer texts than it had room for: a text due for its
-        retry by `now` that it did not return is queued no more. Its recipient stopped
-        or was erased while it waited, and the claim marked it skipped (it comes back
-        only as a count). Kept, its retry time would have the chunk claim again and
-        again, never ending."""
-        returned = {text.message_id for text in batch.ready}
-        for message_id in [m for m, at in not_before.items() if at <= now]:
-            if message_id not in returned:
-                del not_before[message_id]
 
     def _admit(
         self, claimed: list[Claimed], leaving: list[str], entered: dict[int, str]
