@@ -28,6 +28,7 @@ from service.domain.sending import Unpaced
 from service.gateway.twilio_async import build_async_gateway
 from service.models import OutboundMessage, Subscriber, utcnow
 from service.models.broadcasts import Broadcast, BroadcastChunk
+from service.optout_fence import OptOutFence
 from workers.pacing import RateLimiter
 
 
@@ -256,6 +257,42 @@ def test_a_paced_text_whose_rate_token_cannot_be_asked_for_goes_back_to_the_queu
         sender.close()
     assert Counter(m["to"] for m in fake_twilio.messages()) == Counter(phones)
     assert {r.status for r in ledger(runtime, broadcast_id)} <= {"sent", "delivered"}
+
+
+def test_texts_turned_away_while_redis_is_down_wait_out_their_backoff(
+    runtime, organizer, seed, twilio_config, fake_twilio
+):
+    """The opt-out fence cannot be asked: every text claimed is turned away, to be tried
+    again after a backoff. A text recorded for a retry is not claimed again in the same
+    transaction, so a Redis restart of a second or two costs each text a few attempts,
+    not all of them. (Claimed again at once, the texts used up their attempts within
+    milliseconds and were marked failed, never to be sent.)"""
+    seed(40)
+    down = OptOutFence(redis.Redis.from_url("redis://127.0.0.1:1/0"))
+    sender = make_sender(twilio_config, runtime, fence=down)
+    broadcast_id = confirmed(runtime, organizer)
+    [chunk_id] = plan(runtime, broadcast_id)
+    job = threading.Thread(target=sender.run_chunk, args=(chunk_id,), daemon=True)
+    try:
+        job.start()
+        fake_twilio.wait_until(
+            lambda: [r.attempts for r in ledger(runtime, broadcast_id)],
+            lambda attempts: min(attempts) >= 1,
+            10,
+            "every text tried once",
+        )
+        job.join(timeout=1.0)  # Redis stays down a while: the job waits it out
+        assert job.is_alive()
+        attempts = Counter(r.attempts for r in ledger(runtime, broadcast_id))
+        statuses = Counter(r.status for r in ledger(runtime, broadcast_id))
+    finally:
+        with runtime.database.session() as session:
+            control.abort(session, utcnow())
+        job.join(timeout=10)
+        sender.close()
+    assert "failed" not in statuses, statuses
+    assert max(attempts) <= 4, attempts
+    assert fake_twilio.messages() == []
 
 
 def claimed_by_hand(runtime, organizer, count: int):  # type: ignore[no-untyped-def]

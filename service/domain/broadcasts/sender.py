@@ -280,6 +280,10 @@ class Sender:
             if finished:
                 retries = claims.record_batch(session, finished, utcnow())
             if room:
+                # The texts just put back for a retry wait out their backoff like the
+                # others: claimed again at once, a fault that turns every text away (Redis
+                # down at the fence) would use up their attempts within milliseconds.
+                waiting = waiting + [message_id for message_id, _ in retries]
                 batch = claims.claim_batch(session, self.vault, lease, room, utcnow(), waiting)
         return retries, batch
 
