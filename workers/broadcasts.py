@@ -14,11 +14,13 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
+from redis.exceptions import RedisError
 from rq import Queue, Retry
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
 from service.domain.broadcasts import chunks, planning, quiet_hours
+from service.domain.broadcasts.chunks import ChunkLease
 from service.domain.broadcasts.sender import Sender
 from service.domain.broadcasts.sender import advance as advance_broadcast
 from service.gateway.twilio_async import build_async_gateway
@@ -29,6 +31,10 @@ from workers.runtime import current
 
 log = logging.getLogger(__name__)
 
+# A chunk job goes on to the broadcast's next free chunk while this many seconds have
+# passed since it started (see Sender._chain): about a second, so a worker that also
+# serves `alerts` still looks at its queues that often.
+CHAIN_SECONDS = 1.0
 CHUNK_RETRY = Retry(max=3, interval=[5, 15, 60])
 WAITING = {JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
 
@@ -44,6 +50,8 @@ def sender() -> Sender:
         in_flight=rt.config.broadcast_sends_in_flight,
         fence=rt.fence,
         quiet_hours=(rt.config.quiet_hours, rt.config.timezone),
+        chain_seconds=CHAIN_SECONDS,
+        on_chained=lambda lease: call_off(rt, lease),
     )
 
 
@@ -73,6 +81,19 @@ def advance(broadcast_id: int) -> str:
 def send_chunk(chunk_id: int) -> dict[str, Any] | None:
     report = sender().run_chunk(chunk_id)
     return asdict(report) if report else None
+
+
+def call_off(rt: Runtime, lease: ChunkLease) -> None:
+    """A chunk another job chained: its own job would only find it taken, and a worker
+    would spend a few milliseconds on it with nothing in flight. Taken out of the queue
+    while it still waits there (LREM answers 0 once a worker has it), and its record
+    deleted, so the clock's sweep re-enqueues the chunk should the chaining job die."""
+    job_id = chunk_job_id(lease.chunk_id, lease.attempt)
+    try:
+        if rt.queues.broadcasts.remove(job_id):
+            rt.redis.delete(Job.key_for(job_id))
+    except RedisError as exc:  # it runs, finds the chunk taken, and does nothing
+        log.warning("chunk %s: its job not called off: %r", lease.chunk_id, exc)
 
 
 def enqueue_chunks(rt: Runtime, chunk_ids: list[int], attempt: int = 0) -> None:

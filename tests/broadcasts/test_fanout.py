@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import redis
+from rq.exceptions import NoSuchJobError
 from sqlalchemy import func, select, update
 
 from service.database import Database
@@ -18,6 +19,7 @@ from service.domain import delivery
 from service.domain.broadcasts import chunks, claims, control, planning, preview, quiet_hours
 from service.domain.broadcasts.sender import (
     MIN_AHEAD,
+    RENEW_EVERY,
     Sender,
     Watch,
     advance,
@@ -153,6 +155,141 @@ def test_sender_delivers_each_text_once_with_validity_and_language(
 def plan_chunks(runtime) -> list[int]:  # type: ignore[no-untyped-def]
     with runtime.database.session() as session:
         return list(session.scalars(select(BroadcastChunk.id)))
+
+
+def chunk_states(runtime) -> dict[int, tuple[str, str | None]]:  # type: ignore[no-untyped-def]
+    with runtime.database.session() as session:
+        rows = session.execute(
+            select(BroadcastChunk.id, BroadcastChunk.state, BroadcastChunk.lease_token)
+        )
+        return {chunk_id: (state, token) for chunk_id, state, token in rows}
+
+
+def test_a_chunk_job_goes_on_to_the_next_free_chunks_and_finishes_each(
+    runtime, organizer, seed, twilio_config, fake_twilio, small_batches
+):
+    """A job that has claimed all of its chunk takes the broadcast's next one nobody holds
+    (the pipeline stays full across the boundary). Retries of an earlier chunk's texts
+    still go, each chunk is finished, and the chained chunks' own jobs find nothing."""
+    phones = seed(20)
+    fake_twilio.set_faults(every_nth_429=3, error_500_every_nth=7)
+    broadcast_id = confirmed(runtime, organizer)
+    first, *rest = plan(runtime, broadcast_id)
+    assert len(rest) > 3
+    chaining = make_sender(twilio_config, runtime, chain_seconds=60)
+    try:
+        report = chaining.run_chunk(first)
+        assert report is not None and report.done
+        assert report.chained == rest
+        assert Counter(m["to"] for m in fake_twilio.messages()) == Counter(phones)
+        assert fake_twilio.stats()["rejected_429"] > 0
+        assert set(chunk_states(runtime).values()) == {("done", None)}
+        assert {r.status for r in ledger(runtime, broadcast_id)} <= {"sent", "delivered"}
+        with runtime.database.session() as session:
+            assert session.get(Broadcast, broadcast_id).state == "done"
+        assert [chaining.run_chunk(chunk_id) for chunk_id in rest] == [None] * len(rest)
+    finally:
+        chaining.close()
+    assert len(fake_twilio.messages()) == 20
+
+
+def test_a_chunk_job_chains_no_chunk_past_its_time_nor_one_another_job_holds(
+    runtime, organizer, seed, twilio_config, fake_twilio, small_batches
+):
+    seed(9)
+    broadcast_id = confirmed(runtime, organizer)
+    first, second, third = plan(runtime, broadcast_id)
+    with runtime.database.session() as session:
+        assert chunks.take_chunk(session, second, "other job", utcnow()) is not None
+    chaining = make_sender(twilio_config, runtime, chain_seconds=60)
+    try:
+        report = chaining.run_chunk(first)
+        # The second is another job's: the third is the next free one.
+        assert report is not None and report.chained == [third]
+    finally:
+        chaining.close()
+    assert chunk_states(runtime)[second] == ("pending", "other job")
+    seed(9, start=100)
+    later = confirmed(runtime, organizer, body="And again")
+    first, *rest = plan(runtime, later)
+    hurried = make_sender(twilio_config, runtime, chain_seconds=1e-9)
+    try:
+        report = hurried.run_chunk(first)
+        assert report is not None and report.done and report.chained == []
+    finally:
+        hurried.close()
+    states = chunk_states(runtime)
+    assert [states[chunk_id] for chunk_id in rest] == [("pending", None)] * len(rest)
+
+
+def test_a_chained_chunks_own_job_is_called_off_and_the_clock_re_drives_it_if_the_chain_dies(
+    runtime, organizer, seed, small_batches, monkeypatch
+):
+    from rq.job import Job
+
+    import workers.broadcasts as jobs
+
+    seed(9)
+    broadcast_id = confirmed(runtime, organizer)
+    first, second, third = plan(runtime, broadcast_id)
+    jobs.enqueue_chunks(runtime, [first, second, third])
+    queue = runtime.queues.broadcasts
+    with runtime.database.session() as session:
+        assert chunks.take_chunk(session, first, "job", utcnow()) is not None
+        chained = chunks.take_next_chunk(session, broadcast_id, "job", utcnow())
+        assert chained is not None and chained.chunk_id == second
+    jobs.call_off(runtime, chained)
+    assert queue.job_ids == [jobs.chunk_job_id(first, 0), jobs.chunk_job_id(third, 0)]
+    with pytest.raises(NoSuchJobError):
+        Job.fetch(jobs.chunk_job_id(second, 0), connection=runtime.redis)
+    # A job a worker already has is left alone: it finds its chunk taken.
+    queue.remove(jobs.chunk_job_id(third, 0))
+    with runtime.database.session() as session:
+        taken = chunks.take_next_chunk(session, broadcast_id, "job", utcnow())
+        assert taken is not None and taken.chunk_id == third
+        assert chunks.take_next_chunk(session, broadcast_id, "job", utcnow()) is None
+    jobs.call_off(runtime, taken)
+    assert Job.fetch(jobs.chunk_job_id(third, 0), connection=runtime.redis).id
+    # The chaining job died: once its leases lapse, the clock re-enqueues the chunk whose
+    # job was called off (the others still have theirs: waiting, or with a worker).
+    monkeypatch.setattr(jobs, "current", lambda: runtime)
+    lapsed = utcnow() + chunks.CHUNK_LEASE + timedelta(seconds=1)
+    monkeypatch.setattr(jobs, "utcnow", lambda: lapsed)
+    assert jobs.sweep_broadcasts()["chunks"] == 1
+    assert jobs.chunk_job_id(second, 1) in queue.job_ids
+    assert jobs.chunk_job_id(first, 1) not in queue.job_ids
+
+
+def test_the_watch_renews_every_chunk_held_and_a_finished_one_is_not_lost(
+    runtime, organizer, seed, small_batches
+):
+    seed(6)
+    broadcast_id = confirmed(runtime, organizer)
+    first, second = plan(runtime, broadcast_id)
+    start = utcnow()
+    with runtime.database.session() as session:
+        a = chunks.take_chunk(session, first, "job", start)
+        b = chunks.take_chunk(session, second, "job", start)
+    watch = Watch(runtime.database, a, held=(a, b))
+    later = start + timedelta(seconds=10)
+    watch._renewed -= RENEW_EVERY
+    watch.check(later)
+    with runtime.database.session() as session:
+        until = dict(session.execute(select(BroadcastChunk.id, BroadcastChunk.lease_until)).all())
+    assert until[first] > start + chunks.CHUNK_LEASE and until[second] == until[first]
+    # The job finished the first chunk (its texts all gone) while the watch renewed.
+    with runtime.database.session() as session:
+        session.execute(update(OutboundMessage).values(status="sent"))
+        assert chunks.finish_chunk(session, a, later)
+    watch.held = (b,)
+    watch._renewed -= RENEW_EVERY
+    watch.check(later)
+    assert not watch.lost.is_set()
+    # A renewal that fails for a chunk still held is a lost lease.
+    watch.held = (a, b)
+    watch._renewed -= RENEW_EVERY
+    watch.check(later)
+    assert watch.lost.is_set()
 
 
 def test_opt_out_after_planning_is_skipped(runtime, organizer, seed, sender, fake_twilio):

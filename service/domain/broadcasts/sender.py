@@ -101,6 +101,8 @@ class Sender:
         in_flight: int = 16,
         fence: Fence | None = None,
         quiet_hours: QuietHours | None = None,
+        chain_seconds: float = 0.0,
+        on_chained: Callable[[ChunkLease], None] | None = None,
     ) -> None:
         self.database = database
         self.vault = vault
@@ -116,6 +118,11 @@ class Sender:
         rate = getattr(pacer, "rate_per_second", 0)
         self._spacing = Spacing(1.0 / rate if rate > 0 else 0.0)
         self.ahead = paced_ahead(rate, in_flight)
+        # A job that has claimed all of its chunk within this many seconds of its start
+        # takes the broadcast's next chunk nobody holds (see _chain); 0 never does.
+        self.chain_seconds = chain_seconds
+        # Told of each chunk chained: its own job, still waiting, can be called off.
+        self._on_chained = on_chained
 
     def close(self) -> None:
         self._provider.close()
@@ -131,6 +138,7 @@ class Sender:
             try:
                 planning.warm_up(session, now)
                 chunks.take_chunk(session, 0, "", now)
+                chunks.take_next_chunk(session, 0, "", now)
                 claims.claim_batch(session, self.vault, chunks.NOWHERE, 1, now)
                 chunks.finish_chunk(session, chunks.NOWHERE, now)
             finally:
@@ -144,7 +152,8 @@ class Sender:
             log.warning("broadcast sender: warm-up skipped: %s", exc)
 
     def run_chunk(self, chunk_id: int) -> ChunkReport | None:
-        """Send what is queued in one chunk; None if another live job holds it."""
+        """Send what is queued in one chunk, and in the chunks chained after it; None if
+        another live job holds it."""
         token = uuid.uuid4().hex
         with self.database.session() as session:
             lease = chunks.take_chunk(session, chunk_id, token, utcnow())
@@ -159,15 +168,17 @@ class Sender:
         watch = Watch(self.database, lease, quiet_hours=None if urgent else self._quiet_hours)
         watch.start()
         try:
-            self._send_chunk(lease, watch, report, default, translations, validity)
+            held = self._send_chunks(lease, watch, report, default, translations, validity)
             if not watch.lost.is_set():
                 with self.database.session() as session:
-                    report.done = chunks.finish_chunk(session, lease, utcnow())
+                    report.done = all(
+                        [chunks.finish_chunk(session, chunk.lease, utcnow()) for chunk in held]
+                    )
         finally:
             watch.stop()
         return report
 
-    def _send_chunk(
+    def _send_chunks(
         self,
         lease: ChunkLease,
         watch: Watch,
@@ -175,8 +186,12 @@ class Sender:
         default: str,
         translations: dict[str, str],
         validity: int,
-    ) -> None:
-        not_before: dict[int, float] = {}  # message id -> monotonic time it may be retried
+    ) -> list[Held]:
+        """Send the chunk's texts, chaining more chunks while time allows. Returns the
+        chunks still held, for run_chunk to finish; those finished on the way are done."""
+        held = [Held(lease)]
+        started = time.monotonic()
+        may_chain = self.chain_seconds > 0
         sending: dict[int, Claimed] = {}  # message id -> text, with the provider or queued
         finished_texts: Finished = queue.SimpleQueue()
         most = most_unrecorded(self.in_flight)
@@ -190,39 +205,56 @@ class Sender:
             wake=(lambda: finished_texts.put(None)) if self.ahead < most else None,
             wake_at=self.ahead - top_up,
         )
-        drained = False  # the last claim found nothing more that may go now
         finished: list[Outcome] = []
         entered: dict[int, str] = {}  # message id -> number hash, counted in the fence
         while True:
             now = time.monotonic()
-            if drained and any(at <= now for at in not_before.values()):
-                drained = False
+            for chunk in held:
+                if chunk.drained and chunk.retry_due(now):
+                    chunk.drained = False
+            # The first chunk held with texts that may go now: retries of an earlier
+            # chunk go before the next chunk's first texts.
+            target = next((chunk for chunk in held if not chunk.drained), None)
+            if target is None and may_chain and not watch.stopped:
+                if now - started < self.chain_seconds and (chained := self._chain(lease)):
+                    target = Held(chained)
+                    held.append(target)
+                    watch.held = tuple(chunk.lease for chunk in held)
+                    report.chained.append(chained.chunk_id)
+                else:
+                    may_chain = False  # out of time, or no chunk free: this job ends here
             # Unpaced, `ahead` is `most`, and this is the room left under it.
             room = min(most - len(sending), self.ahead - len(backlog))
-            claim = not watch.stopped and not drained and room >= top_up
+            claim = not watch.stopped and target is not None and room >= top_up
             batch = None
             if finished or claim:
-                waiting = [mid for mid, at in not_before.items() if at > now] if claim else []
+                waiting = target.waiting(now) if claim and target else []
                 retries, batch = self._record_and_claim(
-                    finished, lease, room if claim else 0, waiting
+                    finished,
+                    target.lease if claim and target else chunks.NOWHERE,
+                    room if claim else 0,
+                    waiting,
                 )
             leaving = [
                 entered.pop(o.text.message_id) for o in finished if o.text.message_id in entered
             ]
             if finished:
                 report.add(finished)
+                texts = {o.text.message_id: o.text for o in finished}
                 for message_id, delay in retries:
-                    not_before[message_id] = time.monotonic() + delay
+                    _holder(held, texts[message_id]).not_before[message_id] = (
+                        time.monotonic() + delay
+                    )
                 finished = []
-            if batch is not None:
+            if batch is not None and target is not None:
                 report.skipped += batch.skipped
-                drained = len(batch.ready) + batch.skipped < room
+                target.drained = len(batch.ready) + batch.skipped < room
                 # A text claimed again waits for its retry no more, whatever comes of
                 # it: sent, turned away at the fence, or skipped by the claim because
                 # its recipient stopped meanwhile. A retry time kept for a text no
                 # longer queued would have the chunk claim again and again, never ending.
                 for message_id in [t.message_id for t in batch.ready] + batch.skipped_ids:
-                    not_before.pop(message_id, None)
+                    target.not_before.pop(message_id, None)
                 admitted, finished = self._admit(batch.ready, leaving, entered)
                 for text in admitted:
                     sending[text.message_id] = text
@@ -241,20 +273,73 @@ class Sender:
                 watch.inflight = frozenset(t.subscriber_id for t in sending.values())
             elif leaving:
                 self._admit([], leaving, entered)
+            if len(held) > 1:
+                self._finish_done(held, sending, finished, watch)
             if not sending:
                 # Turned away at the fence (recorded on the next round), or a claim that
                 # found only people gone since planning: the chunk is not done yet.
-                if finished or not (drained or watch.stopped):
+                if finished or not (target is None or watch.stopped):
                     continue
-                if watch.stopped or not not_before:
-                    return
+                retrying = [at for chunk in held for at in chunk.not_before.values()]
+                if watch.stopped or not retrying:
+                    return held
                 # Only texts in backoff remain: wait for the first (or an abort).
-                watch.stopping.wait(max(0.0, min(not_before.values()) - time.monotonic()))
+                watch.stopping.wait(max(0.0, min(retrying) - time.monotonic()))
                 continue
             done = self._finished(finished_texts, len(sending), top_up, watch)
             finished.extend(task.result() for task in done)
             for outcome in finished:
                 sending.pop(outcome.text.message_id, None)
+
+    def _chain(self, lease: ChunkLease) -> ChunkLease | None:
+        """Lease the broadcast's next chunk that no job has taken yet, under this job's
+        token. The chunk's own job is called off (on_chained); if it runs anyway, it
+        finds the chunk taken and does nothing.
+
+        Unpaced, a chunk takes a fraction of a second, and every job costs about 20 ms
+        with nothing in flight (the queue between jobs, the lease, the first claim, the
+        last record) besides its pipeline draining and filling again. Going on to the
+        next chunk while the last texts are with the provider keeps the pipeline full;
+        chain_seconds bounds the job, so the worker still goes back to its queues about
+        once a second."""
+        try:
+            with self.database.session() as session:
+                chained = chunks.take_next_chunk(session, lease.broadcast_id, lease.token, utcnow())
+        except SQLAlchemyError as exc:  # the chunk's own job will take it
+            log.warning("broadcast %s: no chunk chained: %s", lease.broadcast_id, exc)
+            return None
+        if chained is not None and self._on_chained is not None:
+            self._on_chained(chained)
+        return chained
+
+    def _finish_done(
+        self, held: list[Held], sending: dict[int, Claimed], finished: list[Outcome], watch: Watch
+    ) -> None:
+        """Finish the chunks held before the last that have nothing left to send, record
+        or retry: done as soon as they are, not when the job ends."""
+        busy = [text for text in sending.values()] + [o.text for o in finished]
+        complete = [
+            chunk
+            for chunk in held[:-1]
+            if chunk.drained
+            and not chunk.not_before
+            and not any(chunk.holds(text) for text in busy)
+        ]
+        if not complete:
+            return
+        for chunk in complete:
+            held.remove(chunk)
+        # Out of the watch's renewals first: a renewal that fails for a finished chunk
+        # is not a lost lease.
+        watch.held = tuple(chunk.lease for chunk in held)
+        try:
+            with self.database.session() as session:
+                for chunk in complete:
+                    chunks.finish_chunk(session, chunk.lease, utcnow())
+        except SQLAlchemyError as exc:
+            # Left pending, with nothing queued: once the lease lapses, the clock's sweep
+            # gives it to a job that finds nothing to send and finishes it.
+            log.warning("broadcast chunks not finished: %s", exc)
 
     def _record_and_claim(
         self, finished: list[Outcome], lease: ChunkLease, room: int, waiting: list[int]
@@ -470,6 +555,29 @@ class Backlog:
             self._wake()
 
 
+@dataclass
+class Held:
+    """A chunk a job holds, and where its claims stand."""
+
+    lease: ChunkLease
+    not_before: dict[int, float] = field(default_factory=dict)  # message id -> retry time
+    drained: bool = False  # its last claim found nothing more that may go now
+
+    def holds(self, text: Claimed) -> bool:
+        return self.lease.after_id < text.subscriber_id <= self.lease.through_id
+
+    def retry_due(self, now: float) -> bool:
+        return any(at <= now for at in self.not_before.values())
+
+    def waiting(self, now: float) -> list[int]:
+        """Its texts still in their backoff, which a claim must pass over."""
+        return [message_id for message_id, at in self.not_before.items() if at > now]
+
+
+def _holder(held: list[Held], text: Claimed) -> Held:
+    return next(chunk for chunk in held if chunk.holds(text))
+
+
 class Spacing:
     """At most one token request per `interval` from this process.
 
@@ -507,6 +615,7 @@ class ChunkReport:
     skipped: int = 0
     unknown: int = 0
     done: bool = False
+    chained: list[int] = field(default_factory=list)  # chunks taken after the first
 
     def add(self, outcomes: list[Outcome]) -> None:
         for outcome in outcomes:
@@ -532,6 +641,8 @@ class Watch:
     # clock's sweep does too, but on a worker busy with chunk jobs it may run late.)
     quiet_hours: QuietHours | None = None
     inflight: frozenset[int] = frozenset()
+    # Every lease the job holds, renewed together; replaced whole by the job's thread.
+    held: tuple[ChunkLease, ...] = ()
     opted_out: set[int] = field(default_factory=set)
     aborted: threading.Event = field(default_factory=threading.Event)
     lost: threading.Event = field(default_factory=threading.Event)
@@ -541,6 +652,8 @@ class Watch:
     def __post_init__(self) -> None:
         self._thread = threading.Thread(target=self._run, name="bcast-watch", daemon=True)
         self._renewed = time.monotonic()
+        if not self.held:
+            self.held = (self.lease,)
 
     @property
     def stopped(self) -> bool:
@@ -589,10 +702,13 @@ class Watch:
                     )
                 )
         if time.monotonic() - self._renewed >= RENEW_EVERY:
+            held = self.held
             with self.database.engine.begin() as connection:
-                if not chunks.renew_chunk(connection, self.lease, now):
-                    log.warning("chunk %s: lease lost to another job", self.lease.chunk_id)
-                    self.lost.set()
+                lost = [lease for lease in held if not chunks.renew_chunk(connection, lease, now)]
+            # A chunk finished meanwhile is no longer held, and not lost.
+            for lease in set(lost) & set(self.held):
+                log.warning("chunk %s: lease lost to another job", lease.chunk_id)
+                self.lost.set()
             self._renewed = time.monotonic()
 
 
