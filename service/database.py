@@ -129,7 +129,12 @@ def _sqlite_begin_immediate(connection) -> None:  # type: ignore[no-untyped-def]
     # A deferred transaction that reads, then writes after another process committed,
     # fails at once with "database is locked" whatever the busy timeout. Taking the
     # write lock up front makes concurrent writers (web, workers, clock) wait instead.
-    if not connection.get_execution_options().get("sqlite_deferred"):
+    options = connection.get_execution_options()
+    # In autocommit each statement stands alone: a BEGIN here would open a transaction
+    # nobody commits, and the pool would roll its writes back.
+    if options.get("isolation_level") == "AUTOCOMMIT":
+        return
+    if not options.get("sqlite_deferred"):
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
