@@ -30,6 +30,8 @@ T = TypeVar("T")
 class FenceUnavailable(SendError):
     """The opt-out fence could not be asked (Redis down): the text was not tried."""
 
+    untried = True
+
 
 class ProviderLoop:
     def __init__(

@@ -55,6 +55,8 @@ class Fence(Protocol):
 class PacerUnavailable(SendError):
     """The rate limiter could not be asked (Redis down): the text was not tried."""
 
+    untried = True
+
 
 class Unpaced:
     def acquire(self, priority: bool = False, timeout: float | None = None) -> bool:

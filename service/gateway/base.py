@@ -16,8 +16,11 @@ class SendError(Exception):
 
     ``retryable`` errors (429, 5xx, connection failures) may be tried again later;
     ``ambiguous`` ones (a timeout after the request went out) may or may not have
-    been sent and must not be retried blindly.
+    been sent and must not be retried blindly; ``untried`` ones never reached the
+    provider (Redis could not be asked), so they use up none of a text's attempts.
     """
+
+    untried = False
 
     def __init__(
         self,

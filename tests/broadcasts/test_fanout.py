@@ -17,6 +17,7 @@ from sqlalchemy import func, select, update
 from service.database import Database
 from service.domain import delivery
 from service.domain.broadcasts import chunks, claims, control, planning, preview, quiet_hours
+from service.domain.broadcasts import sender as sender_module
 from service.domain.broadcasts.sender import (
     MIN_AHEAD,
     RENEW_EVERY,
@@ -371,7 +372,7 @@ def test_a_paced_text_whose_rate_token_cannot_be_asked_for_goes_back_to_the_queu
     backoff, as after a 5xx, and goes once Redis is back. (The job used to fail, leaving
     its claimed texts to be reported unknown though they never went.)"""
     phones = seed(3)
-    down = RateLimiter(redis.Redis.from_url("redis://127.0.0.1:1/0"), 50)
+    down = CountedLimiter(redis.Redis.from_url("redis://127.0.0.1:1/0"), 50)
     sender = Sender(
         runtime.database, runtime.vault, down, lambda: build_async_gateway(twilio_config)
     )
@@ -381,12 +382,11 @@ def test_a_paced_text_whose_rate_token_cannot_be_asked_for_goes_back_to_the_queu
     try:
         job.start()
         fake_twilio.wait_until(
-            lambda: [r.attempts for r in ledger(runtime, broadcast_id)],
-            lambda attempts: max(attempts) >= 2,
-            10,
-            "a text tried again",
+            lambda: down.asked, lambda asked: asked >= 6, 10, "texts asked again"
         )
         assert fake_twilio.messages() == []
+        # Never tried: their attempts are given back.
+        assert {r.attempts for r in ledger(runtime, broadcast_id)} <= {0, 1}
         sender.pacer = RateLimiter(redis_conn, 50)  # Redis is back
         job.join(timeout=20)
         assert not job.is_alive(), "the chunk's job did not end"
@@ -396,39 +396,83 @@ def test_a_paced_text_whose_rate_token_cannot_be_asked_for_goes_back_to_the_queu
     assert {r.status for r in ledger(runtime, broadcast_id)} <= {"sent", "delivered"}
 
 
-def test_texts_turned_away_while_redis_is_down_wait_out_their_backoff(
-    runtime, organizer, seed, twilio_config, fake_twilio
+class CountedLimiter(RateLimiter):
+    asked = 0
+
+    def try_acquire(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        self.asked += 1
+        return super().try_acquire(*args, **kwargs)
+
+
+class CountedFence(OptOutFence):
+    asked = 0
+
+    def exchange(self, leaving, entering):  # type: ignore[no-untyped-def]
+        self.asked += 1
+        return super().exchange(leaving, entering)
+
+
+@pytest.fixture
+def short_outage_waits(monkeypatch):  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(sender_module, "OUTAGE_FIRST_WAIT", 0.005)
+    monkeypatch.setattr(sender_module, "OUTAGE_LONGEST_WAIT", 0.02)
+
+
+def test_texts_turned_away_while_redis_is_down_use_up_none_of_their_attempts(
+    runtime, organizer, seed, twilio_config, fake_twilio, redis_conn, short_outage_waits
 ):
-    """The opt-out fence cannot be asked: every text claimed is turned away, to be tried
-    again after a backoff. A text recorded for a retry is not claimed again in the same
-    transaction, so a Redis restart of a second or two costs each text a few attempts,
-    not all of them. (Claimed again at once, the texts used up their attempts within
-    milliseconds and were marked failed, never to be sent.)"""
-    seed(40)
-    down = OptOutFence(redis.Redis.from_url("redis://127.0.0.1:1/0"))
+    """The opt-out fence cannot be asked: every text claimed is turned away untried, to be
+    tried again after a wait that grows while Redis stays down. However long that is, no
+    text uses up its attempts: each goes once Redis is back. (The texts used to count
+    every turn as an attempt, and failed for good after about half a minute.)"""
+    phones = seed(40)
+    down = CountedFence(redis.Redis.from_url("redis://127.0.0.1:1/0"))
     sender = make_sender(twilio_config, runtime, fence=down)
     broadcast_id = confirmed(runtime, organizer)
     [chunk_id] = plan(runtime, broadcast_id)
     job = threading.Thread(target=sender.run_chunk, args=(chunk_id,), daemon=True)
     try:
         job.start()
-        fake_twilio.wait_until(
-            lambda: [r.attempts for r in ledger(runtime, broadcast_id)],
-            lambda attempts: min(attempts) >= 1,
-            10,
-            "every text tried once",
-        )
-        job.join(timeout=1.0)  # Redis stays down a while: the job waits it out
+        # Each turn claims the 40 texts in groups of 8: past MAX_ATTEMPTS turns each.
+        turns = 5 * (claims.MAX_ATTEMPTS + 2)
+        fake_twilio.wait_until(lambda: down.asked, lambda asked: asked >= turns, 20, "turns")
+        rows = ledger(runtime, broadcast_id)
+        assert {r.status for r in rows} <= {"queued", "claimed"}
+        assert max(r.attempts for r in rows) <= 1
         assert job.is_alive()
-        attempts = Counter(r.attempts for r in ledger(runtime, broadcast_id))
-        statuses = Counter(r.status for r in ledger(runtime, broadcast_id))
+        sender._fence = OptOutFence(redis_conn)  # Redis is back
+        job.join(timeout=20)
+        ended = not job.is_alive()
     finally:
-        with runtime.database.session() as session:
-            control.abort(session, utcnow())
-        job.join(timeout=10)
+        if job.is_alive():
+            with runtime.database.session() as session:
+                control.abort(session, utcnow())
+            job.join(timeout=10)
         sender.close()
-    assert "failed" not in statuses, statuses
-    assert max(attempts) <= 4, attempts
+    assert ended, "the chunk's job did not end"
+    assert Counter(m["to"] for m in fake_twilio.messages()) == Counter(phones)
+    assert {r.status for r in ledger(runtime, broadcast_id)} <= {"sent", "delivered"}
+
+
+def test_texts_turned_away_past_their_broadcasts_validity_fail_rather_than_go_late(
+    runtime, organizer, seed, twilio_config, fake_twilio, short_outage_waits
+):
+    seed(3)
+    down = OptOutFence(redis.Redis.from_url("redis://127.0.0.1:1/0"))
+    sender = make_sender(twilio_config, runtime, fence=down)
+    broadcast_id = confirmed(runtime, organizer)
+    [chunk_id] = plan(runtime, broadcast_id)
+    with runtime.database.session() as session:
+        broadcast = session.get(Broadcast, broadcast_id)
+        broadcast.send_at = utcnow() - timedelta(seconds=broadcast.validity_period + 60)
+    try:
+        report = sender.run_chunk(chunk_id)
+    finally:
+        sender.close()
+    assert report is not None and report.done
+    rows = ledger(runtime, broadcast_id)
+    assert {r.status for r in rows} == {"failed"}
+    assert {r.attempts for r in rows} == {claims.MAX_ATTEMPTS}
     assert fake_twilio.messages() == []
 
 

@@ -185,9 +185,13 @@ class Outcome:
 
 
 def record_batch(
-    session: Session, outcomes: list[Outcome], now: datetime
+    session: Session, outcomes: list[Outcome], now: datetime, late_after: datetime | None = None
 ) -> list[tuple[int, float]]:
-    """Record a group's outcomes together. Returns (message id, backoff seconds) to retry."""
+    """Record a group's outcomes together. Returns (message id, backoff seconds) to retry.
+
+    A text turned away untried (Redis down) gives its attempt back, so an outage of any
+    length fails no text, until `late_after` (its broadcast's start plus its validity
+    period): from then on its tries count, and it fails rather than arrive hours late."""
     sent = {o.text.message_id: o.provider_sid for o in outcomes if o.provider_sid}
     if sent:
         called_back = _record_sent(session, sent, now)
@@ -199,9 +203,10 @@ def record_batch(
     if released:
         _set_status(session, released, "queued", now)
     retries: list[tuple[int, float]] = []
+    in_time = late_after is None or now < late_after
     for outcome in outcomes:
         if outcome.error is not None:
-            status = _record_error(session, outcome.text, outcome.error, now)
+            status = _record_error(session, outcome.text, outcome.error, now, in_time)
             if status == "queued":
                 retries.append(
                     (outcome.text.message_id, backoff(outcome.text.attempts, outcome.error))
@@ -324,10 +329,13 @@ def backoff(attempts: int, error: SendError) -> float:
     return min(30.0, 0.25 * 2 ** max(attempts - 1, 0)) * random.uniform(0.8, 1.2)
 
 
-def _record_error(session: Session, text: Claimed, error: SendError, now: datetime) -> str:
+def _record_error(
+    session: Session, text: Claimed, error: SendError, now: datetime, in_time: bool = True
+) -> str:
+    give_back = error.untried and in_time
     if error.ambiguous:
         status = "unknown"
-    elif error.retryable and text.attempts < MAX_ATTEMPTS:
+    elif give_back or (error.retryable and text.attempts < MAX_ATTEMPTS):
         status = "queued"
     else:
         status = "failed"
@@ -336,7 +344,13 @@ def _record_error(session: Session, text: Claimed, error: SendError, now: dateti
         .execute(
             update(_LEDGER)
             .where(_LEDGER.c.id == text.message_id, _LEDGER.c.status == "claimed")
-            .values(status=status, error_code=error.code, updated_at=now)
+            .values(
+                status=status,
+                error_code=error.code,
+                updated_at=now,
+                # The claim counted an attempt the provider never saw.
+                attempts=_LEDGER.c.attempts - (1 if give_back else 0),
+            )
         )
         .rowcount
     )

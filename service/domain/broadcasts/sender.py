@@ -40,7 +40,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, select
 from sqlalchemy.exc import SQLAlchemyError
@@ -69,6 +69,10 @@ STALE_GRANT = 0.02  # seconds: a rate token answered later than this is not used
 # (a claim's round trip takes a few milliseconds), and never fewer than MIN_AHEAD.
 LOOK_AHEAD = 0.1
 MIN_AHEAD = 2
+# Texts turned away untried while Redis cannot be asked wait this long before their
+# next try, doubling while it stays down (they use up none of their attempts).
+OUTAGE_FIRST_WAIT = 0.25
+OUTAGE_LONGEST_WAIT = 30.0
 
 
 def most_unrecorded(in_flight: int) -> int:
@@ -118,6 +122,7 @@ class Sender:
         self._tasks: set[asyncio.Task[Outcome]] = set()  # touched on the loop only
         rate = getattr(pacer, "rate_per_second", 0)
         self._spacing = Spacing(1.0 / rate if rate > 0 else 0.0)
+        self._outage = Outage()
         self.ahead = paced_ahead(rate, in_flight)
         # A job that has claimed all of its chunk within this many seconds of its start
         # takes the broadcast's next chunk nobody holds (see _chain); 0 never does.
@@ -165,13 +170,15 @@ class Sender:
             default, translations = preview.bodies(self.vault, broadcast)
             validity = broadcast.validity_period
             urgent = broadcast.urgent
+            # A text not sent by then would reach the carrier past its validity anyway.
+            late_after = (broadcast.send_at or utcnow()) + timedelta(seconds=validity)
         report = ChunkReport(chunk_id, unknown=lease.abandoned)
         watch = Watch(self.database, lease, quiet_hours=None if urgent else self._quiet_hours)
         watch.start()
         try:
             with self._claiming() as connection:
                 held = self._send_chunks(
-                    lease, watch, report, default, translations, validity, connection
+                    lease, watch, report, default, translations, validity, connection, late_after
                 )
             if not watch.lost.is_set():
                 with self.database.session() as session:
@@ -191,6 +198,7 @@ class Sender:
         translations: dict[str, str],
         validity: int,
         connection: Connection | None,
+        late_after: datetime,
     ) -> list[Held]:
         """Send the chunk's texts, chaining more chunks while time allows. Returns the
         chunks still held, for run_chunk to finish; those finished on the way are done."""
@@ -236,6 +244,7 @@ class Sender:
                 waiting = target.waiting(now) if claim and target else []
                 retries, batch = self._record_and_claim(
                     connection,
+                    late_after,
                     finished,
                     target.lease if claim and target else chunks.NOWHERE,
                     room if claim else 0,
@@ -362,6 +371,7 @@ class Sender:
     def _record_and_claim(
         self,
         connection: Connection | None,
+        late_after: datetime,
         finished: list[Outcome],
         lease: ChunkLease,
         room: int,
@@ -384,7 +394,7 @@ class Sender:
         batch = None
         with self.database.session() as session:
             if finished:
-                retries = claims.record_batch(session, finished, utcnow())
+                retries = claims.record_batch(session, finished, utcnow(), late_after)
             if room:
                 # The texts just put back for a retry wait out their backoff like the
                 # others: claimed again at once, a fault that turns every text away (Redis
@@ -413,8 +423,11 @@ class Sender:
             if leaving:
                 # Their in-flight counts lapse on their own (IN_FLIGHT_FOR).
                 log.warning("opt-out fence: %d leaves lost: %r", len(leaving), error)
-            unavailable = FenceUnavailable(f"opt-out fence: {error!r}", retryable=True)
+            unavailable = FenceUnavailable(
+                f"opt-out fence: {error!r}", retryable=True, retry_after=self._outage.wait()
+            )
             return [], [Outcome(text, error=unavailable) for text in claimed]
+        self._outage.over()
         may_go: list[Claimed] = []
         turned_away: list[Outcome] = []
         for text, phone_hash, ok in zip(claimed, hashes, admitted, strict=True):
@@ -502,9 +515,10 @@ class Sender:
                 # Never tried: back to the queue with a backoff, like a 5xx, until Redis
                 # is back (the fence turns away new texts meanwhile).
                 backlog.leave()
-                return Outcome(
-                    text, error=PacerUnavailable("rate limiter unavailable", retryable=True)
+                unavailable = PacerUnavailable(
+                    "rate limiter unavailable", retryable=True, retry_after=self._outage.wait()
                 )
+                return Outcome(text, error=unavailable)
             if wait <= 0:
                 break
             if watch.stopped:
@@ -545,6 +559,7 @@ class Sender:
         except Exception as error:  # noqa: BLE001 - Redis down: no text goes unpaced
             log.warning("rate limiter: %r", error)
             return None
+        self._outage.over()
         if wait == 0.0 and time.monotonic() - asked > STALE_GRANT:
             return 0.001
         return wait
@@ -597,6 +612,31 @@ class Held:
 
 def _holder(held: list[Held], text: Claimed) -> Held:
     return next(chunk for chunk in held if chunk.holds(text))
+
+
+class Outage:
+    """How long texts turned away untried (Redis down) wait before their next try:
+    OUTAGE_FIRST_WAIT, doubling at each turn while Redis stays down, up to
+    OUTAGE_LONGEST_WAIT; back to the first once Redis answers. Their attempts are
+    given back, so the wait must grow: texts would otherwise be claimed and turned
+    away four times a second for as long as the outage lasts. The texts turned away
+    within one wait share it, so it doubles once a turn, not once a text."""
+
+    def __init__(self) -> None:
+        self.over()
+
+    def wait(self) -> float:
+        now = time.monotonic()
+        if now >= self._until:  # the last wait is over: a new turn
+            self._current = self._next
+            self._next = min(OUTAGE_LONGEST_WAIT, self._current * 2)
+            self._until = now + self._current
+        return self._current
+
+    def over(self) -> None:
+        self._next = OUTAGE_FIRST_WAIT
+        self._current = OUTAGE_FIRST_WAIT
+        self._until = 0.0
 
 
 class Spacing:
