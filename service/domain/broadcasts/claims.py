@@ -330,7 +330,7 @@ def backoff(attempts: int, error: SendError) -> float:
 
 
 def _record_error(
-    session: Session, text: Claimed, error: SendError, now: datetime, in_time: bool = True
+    session: Session, text: Claimed, error: SendError, now: datetime, in_time: bool
 ) -> str:
     give_back = error.untried and in_time
     if error.ambiguous:

@@ -238,38 +238,37 @@ class Sender:
                     may_chain = False  # out of time, or no chunk free: this job ends here
             # Unpaced, `ahead` is `most`, and this is the room left under it.
             room = min(most - len(sending), self.ahead - len(backlog))
-            claim = not watch.stopped and target is not None and room >= top_up
+            claiming = target if not watch.stopped and room >= top_up else None
             batch = None
-            if finished or claim:
-                waiting = target.waiting(now) if claim and target else []
+            if finished or claiming:
                 retries, batch = self._record_and_claim(
                     connection,
                     late_after,
                     finished,
-                    target.lease if claim and target else chunks.NOWHERE,
-                    room if claim else 0,
-                    waiting,
+                    claiming.lease if claiming else chunks.NOWHERE,
+                    room if claiming else 0,
+                    claiming.waiting(now) if claiming else [],
                 )
             leaving = [
                 entered.pop(o.text.message_id) for o in finished if o.text.message_id in entered
             ]
             if finished:
                 report.add(finished)
-                texts = {o.text.message_id: o.text for o in finished}
+                texts = {o.text.message_id: o.text for o in finished} if retries else {}
                 for message_id, delay in retries:
                     _holder(held, texts[message_id]).not_before[message_id] = (
                         time.monotonic() + delay
                     )
                 finished = []
-            if batch is not None and target is not None:
+            if batch is not None and claiming is not None:
                 report.skipped += batch.skipped
-                target.drained = len(batch.ready) + batch.skipped < room
+                claiming.drained = len(batch.ready) + batch.skipped < room
                 # A text claimed again waits for its retry no more, whatever comes of
                 # it: sent, turned away at the fence, or skipped by the claim because
                 # its recipient stopped meanwhile. A retry time kept for a text no
                 # longer queued would have the chunk claim again and again, never ending.
                 for message_id in [t.message_id for t in batch.ready] + batch.skipped_ids:
-                    target.not_before.pop(message_id, None)
+                    claiming.not_before.pop(message_id, None)
                 admitted, finished = self._admit(batch.ready, leaving, entered)
                 for text in admitted:
                     sending[text.message_id] = text
@@ -332,14 +331,11 @@ class Sender:
     ) -> None:
         """Finish the chunks held before the last that have nothing left to send, record
         or retry: done as soon as they are, not when the job ends."""
-        busy = [text for text in sending.values()] + [o.text for o in finished]
-        complete = [
-            chunk
-            for chunk in held[:-1]
-            if chunk.drained
-            and not chunk.not_before
-            and not any(chunk.holds(text) for text in busy)
-        ]
+        idle = [chunk for chunk in held[:-1] if chunk.drained and not chunk.not_before]
+        if not idle:  # the usual round: nothing more to look at
+            return
+        busy = [*sending.values(), *(o.text for o in finished)]
+        complete = [chunk for chunk in idle if not any(chunk.holds(text) for text in busy)]
         if not complete:
             return
         for chunk in complete:
