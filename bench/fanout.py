@@ -17,17 +17,18 @@ Fan-out mode prints, in one run:
 - (a) a plain loop calling twilio-python's messages.create for each recipient;
 - (b) one RQ job per recipient on RQ's default (forking) Worker, two of them,
   measured on a sample (it is slow) and reported as a rate;
-- (c) the raw capacity of the local server: aiohttp, 64 requests in flight. The
+- (c) the raw capacity of the local server: aiohttp, 64 requests in flight, on
+  the event loop ours runs (uvloop; a slower client loop would understate it). The
   host's speed drifts, so ours runs `--rounds` times (3), each round between two
   measures of (c) taken seconds apart and judged against their mean; the verdict
   is the median round's;
 - (d) the official client alone: our gateway (twilio-python's asyncio client) in
-  as many processes as workers, as many texts in flight as ours (`--in-flight`,
-  BROADCAST_SENDS_IN_FLIGHT's default unless given), and nothing else (no
-  ledger, rate limiter or fence): what sending through twilio-python costs
-  before any of the work that makes a broadcast safe, and so how much of
-  (c) the client itself leaves. (c) runs its client in one process, (d) in as
-  many as ours, so on a host with room (d) can pass (c).
+  as many processes as workers, on ours' event loop, as many texts in flight as
+  ours (`--in-flight`, BROADCAST_SENDS_IN_FLIGHT's default unless given), and
+  nothing else (no ledger, rate limiter or fence): what sending through
+  twilio-python costs before any of the work that makes a broadcast safe, and
+  so how much of (c) the client itself leaves. (c) runs its client in one
+  process, (d) in as many as ours, so on a host with room (d) can pass (c).
 
 For ours (the median round) and (d) it also prints where the CPU went while they
 sent: how busy the host was, and the cores and CPU per text of the senders, the
@@ -60,6 +61,7 @@ sys.path.insert(0, str(REPO))
 from bench.processes import cpu_used, host_ticks, named, peak_kb, process_table  # noqa: E402
 from service.config import Config  # noqa: E402
 from service.domain.broadcasts.sender import most_unrecorded  # noqa: E402
+from service.domain.provider_loop import new_event_loop  # noqa: E402
 from tests.conftest import TEST_SECRET_KEY, empty_tables  # noqa: E402
 from tests.fake_twilio.control import FakeTwilio  # noqa: E402
 from workers.worker import command as worker_command  # noqa: E402
@@ -310,7 +312,8 @@ def raw_capacity(fake: FakeTwilio, phones: list[str], in_flight: int = 64) -> di
             await asyncio.gather(*(worker() for _ in range(in_flight)))
             return time.time() - started
 
-    seconds = asyncio.run(run())
+    with asyncio.Runner(loop_factory=new_event_loop) as runner:
+        seconds = runner.run(run())
     return {"seconds": seconds, "rate": len(phones) / seconds}
 
 
@@ -364,7 +367,8 @@ def _send_alone(url, account_sid, token, phones, in_flight, *, ready, go, spans)
     ready.wait(timeout=60)
     go.wait(timeout=60)
     started = time.time()
-    asyncio.run(run())
+    with asyncio.Runner(loop_factory=new_event_loop) as runner:
+        runner.run(run())
     spans.put((started, time.time()))
 
 

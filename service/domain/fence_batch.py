@@ -26,18 +26,22 @@ class FenceBatch:
         self.fence = fence
         self._entering: list[tuple[str, asyncio.Future[bool]]] = []
         self._leaving: list[str] = []
-        self._flush_at: asyncio.TimerHandle | asyncio.Handle | None = None
+        self._flush_at: asyncio.Handle | None = None
+        # Whether the flush waits LEAVE_DELAY (for leaves) rather than the next turn.
+        # Not told by the handle's type: uvloop's timer handles are not asyncio's.
+        self._delayed = False
 
     async def enter(self, phone_hash: str) -> bool:
         """False if the number opted out meanwhile; raises if the fence cannot be asked."""
         loop = asyncio.get_running_loop()
         answer: asyncio.Future[bool] = loop.create_future()
         self._entering.append((phone_hash, answer))
-        if isinstance(self._flush_at, asyncio.TimerHandle):
+        if self._flush_at is not None and self._delayed:
             self._flush_at.cancel()
             self._flush_at = None
         if self._flush_at is None:
             self._flush_at = loop.call_soon(self._flush)
+            self._delayed = False
         return await answer
 
     def leave(self, phone_hash: str) -> None:
@@ -46,6 +50,7 @@ class FenceBatch:
         self._leaving.append(phone_hash)
         if self._flush_at is None:
             self._flush_at = asyncio.get_running_loop().call_later(LEAVE_DELAY, self._flush)
+            self._delayed = True
 
     def _flush(self) -> None:
         self._flush_at = None

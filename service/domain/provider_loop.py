@@ -33,6 +33,17 @@ class FenceUnavailable(SendError):
     untried = True
 
 
+def new_event_loop() -> asyncio.AbstractEventLoop:
+    """uvloop's event loop where it is installed: its loop and transports are C, and
+    a bulk sender's loop thread runs a few callbacks and two socket events per text.
+    The standard library's loop otherwise (Windows)."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
+
+
 class ProviderLoop:
     def __init__(
         self,
@@ -41,7 +52,7 @@ class ProviderLoop:
         name: str = "provider",
     ) -> None:
         self._fence = FenceBatch(fence) if fence is not None else None
-        self._loop = asyncio.new_event_loop()
+        self._loop = new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name=name, daemon=True)
         self._thread.start()
         # Built now, inside the loop (aiohttp binds its session to it): built on the first
